@@ -1,0 +1,289 @@
+"""The ``kg`` command line: thin commands over the library.
+
+Each command parses its options, calls one library function and prints a
+short summary; all logic lives in the library so it is testable without a
+shell. ``KGError`` subclasses become one-line messages on stderr and their
+exit code (1 validation failure, 2 bad input or usage), never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from kg.errors import KGError, UsageError
+
+app = typer.Typer(
+    name="kg",
+    help="Build, validate, reason over, query and export a knowledge graph of attacks from news articles.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class GraphFormat(StrEnum):
+    turtle = "turtle"
+    nt = "nt"
+    jsonld = "jsonld"
+    trig = "trig"
+
+
+class ExportFormat(StrEnum):
+    turtle = "turtle"
+    nt = "nt"
+    jsonld = "jsonld"
+    trig = "trig"
+    json = "json"
+    csv = "csv"
+
+
+class TableFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    turtle = "turtle"
+    json = "json"
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"kg: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def handles_errors(func: F) -> F:
+    """Turn kg's own errors into one line on stderr and the error's exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except KGError as exc:
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _emit(text: str, output: Path | None) -> None:
+    from kg.store import write_text_atomic
+
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        write_text_atomic(output, text if text.endswith("\n") else text + "\n")
+
+
+def _graph_format_for(output: Path, fmt: GraphFormat | None) -> str:
+    from kg.store import format_for_path
+
+    return fmt.value if fmt is not None else format_for_path(output).value
+
+
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")]
+GraphArgument = Annotated[Path, typer.Argument(help="A graph file (Turtle, TriG, N-Triples, JSON-LD).")]
+
+
+@app.command()
+@handles_errors
+def build(
+    articles: Annotated[list[Path], typer.Argument(help="Article files or folders of .txt articles.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Graph file to write.")] = Path("build/kg.ttl"),
+    fmt: Annotated[GraphFormat | None, typer.Option("--format", "-f",
+                                                     help="Output format (default: from the file extension; "
+                                                          "trig keeps one named graph per article).")] = None,
+    strict: Annotated[bool, typer.Option(help="Fail (exit 2) on any unreadable article instead of skipping it.")]
+    = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Read articles and build the knowledge graph."""
+    from kg.pipeline import build as run_build
+    from kg.store import save
+
+    rdf_format = _graph_format_for(output, fmt)
+    bar: Any = None
+
+    def start(total: int) -> None:
+        nonlocal bar
+        if not quiet:
+            bar = typer.progressbar(length=total, label="extracting", file=sys.stderr)
+            bar.__enter__()
+
+    def advance(n: int) -> None:
+        if bar is not None:
+            bar.update(n)
+
+    try:
+        result = run_build(articles, strict=strict, progress=advance, on_start=start)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    save(result.dataset, output, rdf_format)
+    if not quiet:
+        for reason in result.skipped:
+            typer.echo(f"kg: skipped {reason}", err=True)
+        entities = ", ".join(f"{kind} {n}" for kind, n in sorted(result.entity_counts().items()))
+        typer.echo(
+            f"articles {result.articles} (skipped {len(result.skipped)}); entities: {entities}; "
+            f"events {result.events}; triples {result.triples}; {result.seconds:.1f}s -> {output}",
+            err=True,
+        )
+
+
+@app.command()
+@handles_errors
+def validate(
+    graph: GraphArgument,
+    shapes: Annotated[Path | None, typer.Option(help="A SHACL shapes file instead of the project's shapes.")] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,
+    output: OutputOption = None,
+) -> None:
+    """Check a graph against the SHACL shapes: exit 0 conforms, 1 violations, 2 bad input."""
+    from kg.store import load
+    from kg.validate import check_shapes, validate as run_validate
+
+    data = load(graph)
+    shapes_graph = None
+    if shapes is not None:
+        shapes_graph = load(shapes)
+        check_shapes(shapes_graph)
+    started = time.perf_counter()
+    report = run_validate(data, shapes_graph)
+    if fmt is ReportFormat.text:
+        _emit(report.text(), output)
+    elif fmt is ReportFormat.json:
+        _emit(report.to_json(), output)
+    else:
+        from kg.store import serialize
+
+        _emit(serialize(report.graph, "turtle"), output)
+    typer.echo(
+        f"{'conforms' if report.conforms else 'does not conform'}: {len(report.results)} result(s) "
+        f"in {time.perf_counter() - started:.1f}s",
+        err=True,
+    )
+    if not report.conforms:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handles_errors
+def reason(
+    graph: GraphArgument,
+    output: OutputOption = None,
+    fmt: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")] = GraphFormat.turtle,
+    only_new: Annotated[bool, typer.Option("--only-new/--closure",
+                                           help="Write only inferred triples, or the graph plus them.")] = False,
+) -> None:
+    """Add what OWL RL reasoning entails (ontology triples are not repeated)."""
+    from kg.reason import closure, reason as run_reason
+    from kg.store import serialize
+
+    data = load_graph(graph)
+    started = time.perf_counter()
+    result = run_reason(data) if only_new else closure(data)
+    _emit(serialize(result, fmt.value), output)
+    typer.echo(f"{len(result)} triples ({'inferred only' if only_new else 'graph + inferred'}) "
+               f"in {time.perf_counter() - started:.1f}s", err=True)
+
+
+def load_graph(path: Path):  # noqa: ANN201 - rdflib Dataset
+    from kg.store import load
+
+    return load(path)
+
+
+@app.command()
+@handles_errors
+def query(
+    name: Annotated[str | None, typer.Argument(help="Stored query name (see --list) or a .rq file.")] = None,
+    graph: Annotated[Path | None, typer.Argument(help="The graph file to query.")] = None,
+    list_: Annotated[bool, typer.Option("--list", "-l", help="List the stored queries and their parameters.")]
+    = False,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="A parameter as name=value (repeatable).")]
+    = None,
+    fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="Result format.")] = TableFormat.table,
+    output: OutputOption = None,
+) -> None:
+    """Run a stored (or given) SPARQL query over a graph."""
+    from kg.queries import format_result, list_queries, load_query, run
+
+    if list_:
+        lines = []
+        for stored in list_queries():
+            params = ", ".join(
+                f"{p.name}{'' if p.required else '?'}:{p.type}" for p in stored.params
+            )
+            lines.append(f"{stored.name:32} {stored.title}" + (f"  [{params}]" if params else ""))
+            lines.append(f"{'':32} {stored.description}")
+        _emit("\n".join(lines), output)
+        return
+    if name is None or graph is None:
+        raise UsageError("give a query name and a graph file, or --list")
+    values: dict[str, str] = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param {item!r}: expected name=value")
+        values[key.strip()] = value
+    stored = load_query(name)
+    data = load_graph(graph)
+    result = run(data, stored, values)
+    _emit(format_result(result, fmt.value), output)
+    typer.echo(f"{len(result.rows)} row(s)", err=True)
+
+
+@app.command()
+@handles_errors
+def export(
+    graph: GraphArgument,
+    fmt: Annotated[ExportFormat | None, typer.Option("--format", "-f",
+                                                      help="turtle, nt, jsonld, trig; json or csv with "
+                                                           "--events/--entities.")] = None,
+    events: Annotated[bool, typer.Option("--events", help="Export the events table.")] = False,
+    entities: Annotated[bool, typer.Option("--entities", help="Export the entities table.")] = False,
+    output: OutputOption = None,
+) -> None:
+    """Serialise a graph, or export its events or entities as JSON/CSV tables."""
+    from kg.export import entities_table, events_table, write_table
+    from kg.store import serialize
+
+    if events and entities:
+        raise UsageError("--events and --entities are exclusive: export one table at a time")
+    data = load_graph(graph)
+    if events or entities:
+        table_format = (fmt.value if fmt else None) or (
+            "csv" if output is not None and output.suffix == ".csv" else "json"
+        )
+        if table_format not in ("json", "csv"):
+            raise UsageError(f"--format {table_format}: tables are exported as json or csv")
+        rows = events_table(data) if events else entities_table(data)
+        write_table(rows, output, table_format)
+        typer.echo(f"{len(rows)} {'events' if events else 'entities'}", err=True)
+        return
+    if fmt in (ExportFormat.json, ExportFormat.csv):
+        raise UsageError(f"--format {fmt.value} needs --events or --entities")
+    rdf_format = fmt.value if fmt else (_graph_format_for(output, None) if output else "turtle")
+    _emit(serialize(data, rdf_format), output)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Errors kg raises on purpose.
+
+The CLI maps each subclass to an exit code and prints ``str(error)`` as one
+line; library code raises these instead of calling ``sys.exit`` so that the
+same failures are testable and reusable. Messages name the file, line or term
+at fault and what was expected.
+"""
+
+from __future__ import annotations
+
+
+class KGError(Exception):
+    """Base class: a problem kg can explain in one line."""
+
+    exit_code = 2
+
+
+class InputError(KGError):
+    """Bad input given by the user: missing, unreadable, empty or malformed file."""
+
+
+class ArticleError(InputError):
+    """An article that cannot be read as text."""
+
+
+class GraphParseError(InputError):
+    """An RDF file that does not parse."""
+
+
+class QueryError(InputError):
+    """A stored or given SPARQL query that is unknown, malformed or mis-parameterised."""
+
+
+class ShapesError(InputError):
+    """A shapes graph that is itself not valid SHACL."""
+
+
+class UsageError(KGError):
+    """A combination of options that makes no sense."""
+
+
+class ValidationFailed(KGError):
+    """The data graph does not conform to the shapes."""
+
+    exit_code = 1

@@ -1,0 +1,304 @@
+"""Entity mentions: gazetteer names, names introduced by head nouns, titled persons.
+
+The gazetteer covers the entities analysts already know; articles keep
+introducing others ("le quartier de Dora", "la base de X", "les Brigades
+Y", "le général Z"). Those are found by head-noun rules over the parsed
+text, typed by the head noun, and resolved against the gazetteer (exact,
+then transliteration-tolerant, then fuzzy for typos) before a new entity is
+minted. spaCy's NER only proposes person names; rules decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Span, Token
+
+from kg.gazetteer import PLACE_KINDS, TARGET_KINDS, Entry, GazetteerIndex, fold
+from kg.lexicon import Lexicon
+from kg.ns import slugify
+from kg.nlp import GAZETTEER_SPANS
+from kg.records import EntityMention, EntityRecord
+
+_NAME_PARTICLES = frozenset({"al", "el", "ez", "ad", "ed", "as", "ash", "bin", "ibn", "abu", "abou", "umm", "oum", "bani",
+                             "de", "du", "des", "la", "d'", "-"})
+_CONNECTORS = frozenset({"de", "d'", "du", "des"})
+_FACILITY_KINDS = TARGET_KINDS | {"Airport"}
+_GROUP_NAME_HEADS = frozenset({"brigades", "brigade", "kataib", "kata'ib", "harakat", "saraya", "asaib", "front"})
+
+
+@dataclass
+class _Found:
+    start: int  # token index
+    end: int
+    key: str
+    record: EntityRecord
+
+
+class EntityExtractor:
+    """Finds entity mentions in a parsed article (one instance per language, reused)."""
+
+    def __init__(self, lexicon: Lexicon, index: GazetteerIndex) -> None:
+        self.lexicon = lexicon
+        self.index = index
+        heads = lexicon.section("heads")
+        self.facility_heads = {k.lower(): v for k, v in heads.get("facility", {}).items()}
+        self.place_heads = {k.lower(): v for k, v in heads.get("place", {}).items()}
+        self.group_heads = {k.lower(): v for k, v in heads.get("group", {}).items()}
+        self.titles = sorted((t.lower().split() for t in heads.get("person_titles", [])), key=len, reverse=True)
+        self.junk = frozenset(w.lower() for w in heads.get("junk", []))
+        self.collective_nouns = frozenset(heads.get("collective_nouns", []))
+        self.collective_links = frozenset(heads.get("collective_links", []))
+        self.collective_sponsor = frozenset(heads.get("collective_sponsor", []))
+        self.collective_adjectives = frozenset(heads.get("collective_adjectives", []))
+        all_heads = {**self.facility_heads, **self.place_heads, **self.group_heads}
+        self.heads = sorted(((h.split(), kind) for h, kind in all_heads.items()), key=lambda h: -len(h[0]))
+
+    # -- public -----------------------------------------------------------------------------------------
+    def extract(self, doc: Doc, sentence_of: list[int]) -> tuple[list[EntityMention], dict[str, EntityRecord]]:
+        """Mentions (in text order) and one record per entity named in ``doc``.
+
+        ``sentence_of`` maps token index to sentence index.
+        """
+        found: list[_Found] = []
+        taken = [False] * len(doc)
+        gazetteer_spans = list(doc.spans.get(GAZETTEER_SPANS, []))
+
+        for start, end, kind in self._head_phrases(doc):
+            hit = self._resolve_headed(doc, start, end, kind, gazetteer_spans)
+            if hit and not any(taken[hit.start:hit.end]):
+                found.append(hit)
+                taken[hit.start:hit.end] = [True] * (hit.end - hit.start)
+        for span in gazetteer_spans:
+            if any(taken[span.start:span.end]):
+                continue
+            entry = self.index.entries[self.index_iri(span.kb_id_)]
+            found.append(_Found(span.start, span.end, entry.slug, self._record(entry, span.text)))
+            taken[span.start:span.end] = [True] * (span.end - span.start)
+        for hit in [*self._collectives(doc), *self._titled_persons(doc, gazetteer_spans), *self._ner_persons(doc)]:
+            if not any(taken[hit.start:hit.end]):
+                found.append(hit)
+                taken[hit.start:hit.end] = [True] * (hit.end - hit.start)
+
+        records: dict[str, EntityRecord] = {}
+        mentions: list[EntityMention] = []
+        for hit in sorted(found, key=lambda f: f.start):
+            span = doc[hit.start:hit.end]
+            text = span.text.strip(" ,.;:'\"«»")
+            record = records.get(hit.key)
+            if record is None:
+                records[hit.key] = record = hit.record
+            else:
+                record.aliases |= hit.record.aliases
+                record.role = record.role or hit.record.role
+                record.parent = record.parent or hit.record.parent
+            record.aliases.add(text)
+            mentions.append(EntityMention(hit.key, span.start_char, span.end_char, span.text, sentence_of[hit.start]))
+        return mentions, records
+
+    def index_iri(self, slug: str):  # noqa: ANN201 - URIRef
+        from kg.ns import entity_iri
+
+        return entity_iri(slug)
+
+    # -- gazetteer entries -----------------------------------------------------------------------------
+    def _record(self, entry: Entry, surface: str) -> EntityRecord:
+        return EntityRecord(entry.slug, entry.kind, entry.label, True, {surface})
+
+    # -- "la base de X", "le quartier de Y", "les Brigades Z" ---------------------------------------------
+    def _head_phrases(self, doc: Doc) -> list[tuple[int, int, str]]:
+        """(head start, name end, kind) for every head noun followed by a proper name."""
+        results = []
+        i = 0
+        while i < len(doc):
+            for words, kind in self.heads:
+                n = len(words)
+                if [t.lower_ for t in doc[i:i + n]] != words:
+                    continue
+                j = i + n
+                # optional adjectives between head and name ("la base militaire irakienne d'Aïn al-Asad")
+                while j < len(doc) and doc[j].pos_ == "ADJ" and doc[j].is_lower and j - (i + n) < 2:
+                    j += 1
+                if j < len(doc) and doc[j].lower_ in _CONNECTORS:
+                    j += 1
+                    if j < len(doc) and doc[j].lower_ in ("la", "l'"):
+                        j += 1
+                name_end = self._name_end(doc, j)
+                if name_end > j:
+                    results.append((i, name_end, kind))
+                    i = name_end - 1
+                    break
+            i += 1
+        return results
+
+    def _name_end(self, doc: Doc, start: int) -> int:
+        """End of a proper name starting at ``start`` (capitalised words and transliteration particles)."""
+        j = start
+        if j >= len(doc) or not _is_name_token(doc[j]) or doc[j].lower_ in self.junk:
+            return start
+        while j < len(doc):
+            token = doc[j]
+            if _is_name_token(token):
+                j += 1
+            elif (token.lower_ in _NAME_PARTICLES or token.text == "-") and j + 1 < len(doc) and (
+                _is_name_token(doc[j + 1]) and doc[j + 1].lower_ not in self.junk
+            ) and token.lower_ not in ("de", "du", "des", "la", "d'"):
+                j += 1
+            elif token.lower_ in ("al", "el") and j + 2 < len(doc) and doc[j + 1].text == "-":
+                j += 2
+            else:
+                break
+        return j
+
+    def _resolve_headed(self, doc: Doc, start: int, end: int, kind: str, gaz: list[Span]) -> _Found | None:
+        span = doc[start:end]
+        head_end = start
+        while head_end < end and not _is_name_token(doc[head_end]):
+            head_end += 1
+        name = doc[head_end:end].text
+        if not name or fold(name) in self.junk or name.isupper() and len(name) <= 2:
+            return None
+        parent = self._parent_after(doc, end, gaz)
+        # 1. the whole phrase or the name is a gazetteer entry of a compatible kind
+        for candidate in (span.text, name):
+            entry = self.index.lookup(candidate)
+            if entry and _kinds_compatible(kind, entry.kind):
+                return _Found(start, end, entry.slug, self._record(entry, span.text))
+        overlapping = [s for s in gaz if s.start < end and head_end < s.end]
+        for s in overlapping:
+            entry = self.index.entries[self.index_iri(s.kb_id_)]
+            if _kinds_compatible(kind, entry.kind):
+                return _Found(start, max(end, s.end), entry.slug, self._record(entry, doc[start:max(end, s.end)].text))
+        # 2. a facility of that place ("la base de Balad" -> Balad Air Base)
+        if kind in _FACILITY_KINDS:
+            entry = self._facility_named(name, kind)
+            if entry:
+                return _Found(start, end, entry.slug, self._record(entry, span.text))
+        # 3. a typo of a known name of the right kind
+        entry = self.index.fuzzy(name, cutoff=0.8)
+        if entry and _kinds_compatible(kind, entry.kind) and fold(entry.label)[:1] == fold(name)[:1]:
+            return _Found(start, end, entry.slug, self._record(entry, span.text))
+        if overlapping:
+            return None  # the name is a known entity of another kind: let the gazetteer mention stand
+        # 4. a new entity
+        head_word = doc[start].lower_
+        label = span.text if kind == "ArmedGroup" and head_word in _GROUP_NAME_HEADS and doc[start].is_title else name
+        if kind == "ArmedGroup" and len(label.split()) < 2 and not doc[start].is_title:
+            return None
+        key = slugify(label)
+        existing = self.index.entries.get(self.index_iri(key))
+        if existing is not None and existing.kind != kind:
+            key = f"{key}-{slugify(kind)}"
+        record = EntityRecord(key, kind, label, False, {span.text, name}, parent=parent)
+        return _Found(start, end, key, record)
+
+    def _facility_named(self, name: str, kind: str) -> Entry | None:
+        folded = fold(name)
+        matches = [
+            e for e in self.index.entries.values()
+            if _kinds_compatible(kind, e.kind) and any(f" {folded} " in f" {fold(n)} " for n in e.names)
+        ]
+        return matches[0] if len(matches) == 1 else None
+
+    def _parent_after(self, doc: Doc, end: int, gaz: list[Span]) -> str | None:
+        """The place right after "à"/"dans" that locates a new name ("le quartier de Dora à Bagdad")."""
+        if end < len(doc) and doc[end].lower_ in ("à", "dans", "au", "près"):
+            for s in gaz:
+                if s.start in (end + 1, end + 2) and s.label_ in PLACE_KINDS:
+                    return s.kb_id_
+        return None
+
+    # -- "les milices chiites soutenues par l'Iran" ----------------------------------------------------
+    def _collectives(self, doc: Doc) -> list[_Found]:
+        entry = self.index.entries.get(self.index_iri("iran-backed-militias"))
+        if entry is None:
+            return []
+        hits = []
+        for i, token in enumerate(doc):
+            if token.lower_ not in self.collective_nouns:
+                continue
+            window = doc[i + 1: min(len(doc), i + 9)]
+            for k, t in enumerate(window):
+                if t.lower_ in self.collective_adjectives:
+                    hits.append(_Found(i, i + 2 + k, entry.slug, self._record(entry, doc[i:i + 2 + k].text)))
+                    break
+                if t.lower_ in self.collective_links:
+                    rest = window[k + 1: k + 4]
+                    sponsor = next((r for r in rest if r.lower_ in self.collective_sponsor), None)
+                    if sponsor is not None:
+                        end = sponsor.i + 1
+                        hits.append(_Found(i, end, entry.slug, self._record(entry, doc[i:end].text)))
+                    break
+                if t.is_punct and t.text not in (",", "–", "-", "—") or t.lower_ in ("qui", "que", "et"):
+                    break
+        return hits
+
+    # -- "le Premier ministre Mustafa al-Kadhimi" ------------------------------------------------------
+    def _titled_persons(self, doc: Doc, gaz: list[Span]) -> list[_Found]:
+        hits = []
+        for i in range(len(doc)):
+            for words in self.titles:
+                n = len(words)
+                if [t.lower_ for t in doc[i:i + n]] != words:
+                    continue
+                j = i + n
+                while j < len(doc) and doc[j].is_lower and doc[j].is_alpha and j - (i + n) < 3 and doc[j].pos_ in (
+                    "ADJ", "NOUN"
+                ):
+                    j += 1
+                role = doc[i:j].text
+                person = next((s for s in gaz if s.start == j and s.label_ == "Person"), None)
+                if person is not None:
+                    entry = self.index.entries[self.index_iri(person.kb_id_)]
+                    record = self._record(entry, person.text)
+                    record.role = role
+                    hits.append(_Found(i, person.end, entry.slug, record))
+                    break
+                end = self._name_end(doc, j)
+                if end - j >= 2 and all(not doc[k].is_sent_start for k in range(j + 1, end)):
+                    name = doc[j:end].text
+                    record = EntityRecord(slugify(name), "Person", name, False, {name}, role=role)
+                    hits.append(_Found(i, end, record.key, record))
+                break
+        return hits
+
+    def _ner_persons(self, doc: Doc) -> list[_Found]:
+        hits = []
+        for ent in doc.ents:
+            if ent.label_ != "PER" or len(ent) < 2:
+                continue
+            words = [t for t in ent if not t.is_punct]
+            if any(t.lower_ in self.junk for t in words) or not all(_is_name_token(t) or t.lower_ in _NAME_PARTICLES
+                                                                    for t in words):
+                continue
+            if "\n" in ent.text:
+                continue
+            name = ent.text.strip()
+            entry = self.index.lookup(name)
+            if entry is not None:
+                if entry.kind == "Person":
+                    hits.append(_Found(ent.start, ent.end, entry.slug, self._record(entry, name)))
+                continue
+            hits.append(_Found(ent.start, ent.end, slugify(name), EntityRecord(slugify(name), "Person", name, False,
+                                                                                 {name})))
+        return hits
+
+
+def _is_name_token(token: Token) -> bool:
+    text = token.text
+    return bool(text) and (text[0].isupper() or text[0].isdigit() and token.i > 0) and not token.is_punct and (
+        any(c.isalpha() for c in text) or text.isdigit()
+    )
+
+
+def _kinds_compatible(head_kind: str, entry_kind: str) -> bool:
+    if head_kind == entry_kind:
+        return True
+    families = (
+        {"MilitaryBase", "Airport", "Facility"},
+        {"EnergyFacility", "Facility"},
+        {"DiplomaticFacility", "Facility"},
+        {"District", "City", "Place", "Province"},
+        {"ArmedGroup", "Organization"},
+    )
+    return any(head_kind in f and entry_kind in f for f in families)

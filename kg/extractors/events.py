@@ -1,0 +1,495 @@
+"""Attack incidents: from trigger words in sentences to one record per incident.
+
+An article reports an attack over many sentences (headline, lead, details,
+a quoted official) and often mentions other, older incidents in the
+background. Each sentence is cut into segments around attack nouns, each
+segment is read into ``SegmentFacts`` (kind, places, date, counts, claims,
+blame), and segments are then clustered into incidents: a segment joins
+the incident it is compatible with (kinds, dates, places related by
+part-of), unless the text marks it as another incident ("une autre
+attaque", a different date, "en représailles"). Blame stated for a whole
+series goes to the article's main incident.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from spacy.tokens import Doc, Span
+
+from kg.extractors.casualties import CasualtyReader
+from kg.extractors.dates import ResolvedDate, TimeExpression, TimeParser, compatible, days_apart, finer, resolve
+from kg.extractors.numbers import parse_number
+from kg.gazetteer import PLACE_KINDS, TARGET_KINDS, GazetteerIndex
+from kg.lexicon import Lexicon
+from kg.ns import entity_iri
+from kg.records import Attribution, EntityMention, EntityRecord, Incident, Sentence
+
+_SPLIT_NOUNS = frozenset({"attaque", "attaques", "frappe", "frappes", "assassinat", "barrage", "attentat", "attentats",
+                          "raid", "raids", "bombardement", "bombardements", "explosion", "explosions", "attack",
+                          "attacks", "strike", "strikes", "assassination", "explosion", "bombing"})
+_ACTOR_KINDS = frozenset({"ArmedGroup", "State", "Country", "Organization", "Person"})
+_GROUP_KINDS = frozenset({"ArmedGroup"})
+_PROJECTILE_EXTRA = frozenset({"projectile", "projectiles", "rockets", "rocket", "missiles", "drones", "shells"})
+
+
+@dataclass
+class SegmentFacts:
+    """What one segment of a sentence says about an attack."""
+
+    sentence: int
+    start: int  # token indices
+    end: int
+    trigger: bool = False
+    kinds: set[str] = field(default_factory=set)
+    modal: bool = False
+    series: bool = False
+    new_marker: bool = False
+    anaphoric: bool = False
+    split_child: bool = False
+    dates: list[TimeExpression] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    locations: list[str] = field(default_factory=list)
+    launch_sites: list[str] = field(default_factory=list)
+    projectiles: int | None = None
+    killed: int | None = None
+    injured: int | None = None
+    intercepted: bool | None = None
+    foiled: bool = False
+    claimed_by: list[str] = field(default_factory=list)
+    perpetrators: list[str] = field(default_factory=list)
+    accused: list[str] = field(default_factory=list)
+    accuser: str | None = None
+    blame_period: bool = False
+
+    @property
+    def named(self) -> bool:
+        return bool(self.targets or self.locations)
+
+
+class EventExtractor:
+    """Turns a parsed article into incidents (one instance per language, reused across articles)."""
+
+    def __init__(self, lexicon: Lexicon, index: GazetteerIndex) -> None:
+        self.lexicon = lexicon
+        self.index = index
+        self.time = TimeParser(lexicon)
+        self.casualties = CasualtyReader(lexicon)
+        self.kinds = lexicon.mapping("kinds")
+        self.multiword_kinds = sorted((k for k in self.kinds if " " in k), key=len, reverse=True)
+        self.trigger_nouns = lexicon.words("triggers", "nouns")
+        self.strong_verbs = frozenset({"attaquer", "bombarder", "pilonner", "déjouer", "attack", "bomb", "shell",
+                                       "foil", "strike", "target"})
+        self.foiled = lexicon.words("status", "foiled")
+        self.intercepted = lexicon.words("status", "intercepted")
+        self.intercept_success = lexicon.words("status", "intercept_success_verbs")
+        rel = lexicon.section("relations")
+        self.claim_verbs = frozenset(rel.get("claim_verbs", []))
+        self.accuse_verbs = frozenset(rel.get("accuse_verbs", []))
+        self.accuse_complements = {k: frozenset(v) for k, v in rel.get("accuse_complements", {}).items()}
+        self.negations = frozenset(rel.get("negations", []))
+        self.modality = frozenset(rel.get("modality", [])) - {"si", "risque"}
+        self.series = [s.lower() for s in rel.get("series", [])]
+        self.new_incident = frozenset(rel.get("new_incident", []))
+        self.anaphora = frozenset(rel.get("anaphora", []))
+        self.perpetrator_verbs = frozenset(rel.get("perpetrator_verbs", []))
+        self.period_markers = [m.lower() for m in rel.get("period_markers", [])]
+        dates = lexicon.section("dates")
+        self.range_markers = [m.lower() for m in dates.get("range_markers", [])]
+        self.reporting_verbs = frozenset(dates.get("reporting_verbs", []))
+        self.ordinals = {k.lower(): int(v) for k, v in dates.get("ordinals", {}).items()}
+        self.anniversary = dates.get("anniversary", "anniversaire")
+        self.facility_heads = frozenset(k.split()[0] for k in lexicon.mapping("heads", "facility"))
+
+    # -- public -----------------------------------------------------------------------------------------
+    def extract(
+        self,
+        doc: Doc,
+        sentences: list[Sentence],
+        mentions: list[EntityMention],
+        entities: dict[str, EntityRecord],
+        reference: date | None,
+        reference_precision: str | None,
+    ) -> list[Incident]:
+        """Incidents reported in ``doc``, the article's headline incident first."""
+        token_key: dict[int, str] = {}
+        for mention in mentions:
+            span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
+            if span is not None:
+                for token in span:
+                    token_key[token.i] = mention.key
+        if reference is None:
+            reference, reference_precision = self._anniversary_reference(doc)
+        facts: list[SegmentFacts] = []
+        for sentence in sentences:
+            span = doc.char_span(sentence.start, sentence.end, alignment_mode="expand")
+            if span is None:
+                continue
+            for index, (start, end) in enumerate(self._segments(span)):
+                segment = self._read(doc[start:end], sentence.index, token_key, entities)
+                segment.split_child = index > 0
+                facts.append(segment)
+        return self._cluster(facts, reference, reference_precision)
+
+    # -- reference date when the article has no publication date ---------------------------------------
+    def _anniversary_reference(self, doc: Doc) -> tuple[date | None, str | None]:
+        """ "le deuxième anniversaire de ... janvier 2020" dates the article to January 2022."""
+        text = doc.text
+        pattern = re.compile(rf"\b(\w+)\s+{self.anniversary}\b", re.I)
+        for match in pattern.finditer(text):
+            years = self.ordinals.get(match.group(1).lower())
+            if years is None:
+                continue
+            sentence_end = text.find(".", match.end())
+            window = text[match.end(): sentence_end if sentence_end > 0 else len(text)]
+            for expression in self.time.find(window):
+                if expression.year:
+                    return date(expression.year + years, expression.month or 1, 1), (
+                        "month" if expression.month else "year"
+                    )
+        return None, None
+
+    # -- segmentation -------------------------------------------------------------------------------
+    def _segments(self, sentence: Span) -> list[tuple[int, int]]:
+        """Cut a sentence before each further attack noun introduced as a new referent."""
+        cuts = [sentence.start]
+        seen_noun = False
+        for token in sentence:
+            if token.lower_ not in _SPLIT_NOUNS:
+                continue
+            if seen_noun:
+                before = [t.lower_ for t in sentence.doc[max(sentence.start, token.i - 3): token.i]]
+                if any(w in ("une", "un", "d'un", "d'une", "a", "an") for w in before) or before[-2:] == ["à", "l'"]:
+                    # start the new segment at its determiner
+                    cut = token.i - 1 if token.i - 1 > cuts[-1] else token.i
+                    if before[-2:] == ["à", "l'"]:
+                        cut = token.i - 1
+                    cuts.append(cut)
+            seen_noun = True
+        cuts.append(sentence.end)
+        return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+
+    # -- reading one segment -----------------------------------------------------------------------
+    def _read(self, span: Span, sentence: int, token_key: dict[int, str], entities: dict[str, EntityRecord]) -> SegmentFacts:
+        doc = span.doc
+        facts = SegmentFacts(sentence, span.start, span.end)
+        lowered = " " + " ".join(t.lower_ for t in span) + " "
+        # kinds and triggers
+        for phrase in self.multiword_kinds:
+            if f" {phrase} " in lowered:
+                facts.kinds.add(self.kinds[phrase])
+        first_trigger = None
+        for token in span:
+            word, lemma = token.lower_, token.lemma_.lower()
+            kind = self.kinds.get(word) or self.kinds.get(lemma)
+            if kind and not word.startswith("anti"):
+                facts.kinds.add(kind)
+            if kind or word in self.trigger_nouns or lemma in self.trigger_nouns or lemma in self.strong_verbs:
+                facts.trigger = True
+                first_trigger = token.i if first_trigger is None else first_trigger
+            if word in self.foiled or lemma in self.foiled:
+                facts.foiled = True
+                facts.trigger = True
+        # markers
+        for token in span:
+            lemma = token.lemma_.lower()
+            if (lemma in self.modality or token.lower_ in self.modality) and (
+                first_trigger is None or token.i < first_trigger
+            ):
+                facts.modal = True
+            if token.lower_ in _SPLIT_NOUNS or token.lower_ in self.trigger_nouns or token.lower_ in self.facility_heads:
+                window = [t.lower_ for t in doc[max(span.start, token.i - 2): token.i]]
+                if any(w in self.new_incident for w in window):
+                    facts.new_marker = True
+                if window and window[-1] in self.anaphora and token.lower_ not in self.facility_heads:
+                    facts.anaphoric = True
+        if "représailles" in lowered or "retaliat" in lowered:
+            facts.new_marker = True
+        facts.series = any(f" {s} " in lowered for s in self.series) or bool(
+            re.search(r"\b\d+\s*(?:e|è|ème)\s+attaque", lowered)
+        )
+        facts.blame_period = any(f" {m} " in lowered for m in self.period_markers)
+        self._read_places(span, facts, token_key, entities)
+        self._read_dates(span, facts)
+        self._read_counts(span, facts, token_key, entities)
+        self._read_relations(span, facts, token_key, entities)
+        return facts
+
+    def _read_places(self, span: Span, facts: SegmentFacts, token_key: dict[int, str],
+                     entities: dict[str, EntityRecord]) -> None:
+        doc = span.doc
+        seen: set[str] = set()
+        kill_context = any(t.lemma_ in ("tuer", "assassiner", "kill") or t.lower_ in ("assassinat", "assassination")
+                           for t in span)
+        i = span.start
+        while i < span.end:
+            key = token_key.get(i)
+            if key is None:
+                i += 1
+                continue
+            j = i
+            while j < span.end and token_key.get(j) == key:
+                j += 1
+            record = entities.get(key)
+            before = " ".join(t.lower_ for t in doc[max(span.start, i - 4): i])
+            if record and key not in seen:
+                seen.add(key)
+                if record.kind in PLACE_KINDS | TARGET_KINDS and re.search(r"\b(depuis|à partir d|from)\b", before):
+                    facts.launch_sites.append(key)
+                elif record.kind in TARGET_KINDS:
+                    facts.targets.append(key)
+                elif record.kind in PLACE_KINDS and record.kind != "Country":
+                    facts.locations.append(key)
+                elif record.kind == "Person" and kill_context:
+                    facts.targets.append(key)
+            i = j
+
+    def _read_dates(self, span: Span, facts: SegmentFacts) -> None:
+        doc = span.doc
+        for expression in self.time.find(span.text, offset=span.start_char):
+            before = doc.text[max(0, expression.start - 14): expression.start].lower()
+            if any(before.rstrip().endswith(m) for m in self.range_markers):
+                continue
+            token_span = doc.char_span(expression.start, expression.end, alignment_mode="expand")
+            if token_span is not None and self._reporting(token_span):
+                continue
+            facts.dates.append(expression)
+
+    def _reporting(self, span: Span) -> bool:
+        """True when the time expression dates a statement ("a annoncé ... le 18 juin"), not the attack."""
+        token = span.root
+        for _ in range(6):
+            if token.pos_ in ("VERB", "AUX") or token.head is token:
+                break
+            token = token.head
+        return token.lemma_.lower() in self.reporting_verbs
+
+    def _read_counts(self, span: Span, facts: SegmentFacts, token_key: dict[int, str],
+                     entities: dict[str, EntityRecord]) -> None:
+        doc = span.doc
+        projectile_words = {k for k, v in self.kinds.items() if " " not in k} | _PROJECTILE_EXTRA
+        projectile_words -= {"tir", "salve", "bombardement", "assaut", "fusillade", "embuscade", "kamikaze"}
+        for token in span:
+            value = parse_number(token.text, self.lexicon)
+            if value is None or token.i + 1 >= span.end:
+                continue
+            for k in range(token.i + 1, min(span.end, token.i + 3)):
+                nxt = doc[k]
+                if nxt.lower_ in projectile_words or nxt.lemma_.lower() in projectile_words:
+                    facts.projectiles = max(facts.projectiles or 0, value)
+                    break
+                if nxt.pos_ not in ("ADJ",):
+                    break
+        persons = {i for i, key in token_key.items() if entities.get(key) and entities[key].kind == "Person"}
+        facts.killed, facts.injured = self.casualties.read(span, persons)
+        for token in span:
+            word = token.lower_
+            negated = any(t.lower_ in ("pas", "ne", "n'", "not") for t in doc[max(span.start, token.i - 3): token.i])
+            if word in self.intercepted and not negated:
+                facts.intercepted = True
+            if token.lemma_.lower() in ("intercepter", "intercept") and token.i > span.start:
+                helper = doc[max(span.start, token.i - 3): token.i]
+                if any(t.lemma_.lower() in self.intercept_success for t in helper if t.lower_ != token.lower_):
+                    facts.intercepted = True
+
+    def _read_relations(self, span: Span, facts: SegmentFacts, token_key: dict[int, str],
+                        entities: dict[str, EntityRecord]) -> None:
+        doc = span.doc
+
+        def kind_of(i: int) -> str | None:
+            key = token_key.get(i)
+            return entities[key].kind if key and key in entities else None
+
+        def negated(i: int) -> bool:
+            clause = [t.lower_ for t in doc[max(span.start, i - 5): i]]
+            return any(w in self.negations for w in clause) or (i + 1 < span.end and doc[i + 1].lower_ == "pas")
+
+        for token in span:
+            lemma = token.lemma_.lower()
+            if lemma in self.claim_verbs or token.lower_.startswith("revendiqu"):
+                if negated(token.i):
+                    continue
+                before = [token_key[i] for i in range(span.start, token.i) if kind_of(i) in _GROUP_KINDS]
+                after = []
+                if token.i + 1 < span.end and doc[token.i + 1].lower_ == "par":
+                    after = [token_key[i] for i in range(token.i + 2, min(span.end, token.i + 8)) if kind_of(i) in
+                             _GROUP_KINDS]
+                for key in dict.fromkeys(before[-1:] + after[:1]):
+                    facts.claimed_by.append(key)
+            elif lemma in self.accuse_verbs:
+                complement = self.accuse_complements.get(lemma)
+                tail = [t.lower_ for t in doc[token.i + 1: min(span.end, token.i + 5)]]
+                if complement and not any(w in complement for w in tail):
+                    continue
+                if lemma == "attribuer" and not any(w in ("à", "aux", "au") for w in tail):
+                    continue
+                if negated(token.i):
+                    continue
+                self._read_blame(span, token.i, facts, token_key, kind_of)
+            elif (lemma in self.perpetrator_verbs and not negated(token.i) and token.pos_ == "VERB"):
+                for child in token.children:
+                    if child.dep_.startswith("nsubj") and kind_of(child.i) in ("State", "Country", "ArmedGroup"):
+                        key = token_key[child.i]
+                        if entities[key].kind in ("Country", "State"):
+                            facts.perpetrators.append(key)
+
+    def _read_blame(self, span: Span, verb: int, facts: SegmentFacts, token_key: dict[int, str], kind_of) -> None:  # noqa: ANN001
+        doc = span.doc
+        sentence = doc[verb].sent
+        actors_before = [i for i in range(sentence.start, verb) if kind_of(i) in _ACTOR_KINDS]
+        accused: list[str] = []
+        relative = verb - 1
+        while relative > sentence.start and doc[relative].lower_ in ("il", "ils", "elle", "elles", "les", "l'", "la",
+                                                                      "ne", "n'", "a", "ont"):
+            relative -= 1
+        if doc[relative].lower_ in ("que", "qu'", "qui"):
+            groups = [i for i in range(max(sentence.start, relative - 8), relative) if kind_of(i) in _GROUP_KINDS]
+            if groups:
+                accused.append(token_key[groups[-1]])
+                actors_before = [i for i in actors_before if token_key[i] != token_key[groups[-1]]]
+        if not accused:
+            previous_key = None
+            gap = 0
+            for i in range(verb + 1, sentence.end):
+                word = doc[i].lower_
+                if kind_of(i) in _GROUP_KINDS:
+                    key = token_key[i]
+                    if key != previous_key and (not accused or gap_ok):
+                        accused.append(key)
+                    previous_key = key
+                    gap = 0
+                    continue
+                if previous_key is None and word in (".", ";") or previous_key is not None and word in (
+                    "d'", "de", "pour", "après", "car", "qui", ".", ";", "à", "au", "aux", "dans"
+                ):
+                    if accused:
+                        break
+                gap += 1
+                gap_ok = word in ("et", ",", "ou", "and", "or")
+                if gap > 12:
+                    break
+        if not accused:
+            return
+        accuser = token_key[actors_before[0]] if actors_before else None
+        facts.accused = list(dict.fromkeys(accused))
+        facts.accuser = accuser
+
+    # -- clustering -----------------------------------------------------------------------------------
+    def _cluster(self, facts: list[SegmentFacts], reference: date | None, precision: str | None) -> list[Incident]:
+        incidents: list[Incident] = []
+        current: Incident | None = None
+        main: Incident | None = None
+        pending_series_blame: list[Attribution] = []
+        for seg in facts:
+            seg_date = self._segment_date(seg, current, reference, precision)
+            is_event = seg.trigger and not seg.modal and not (seg.series and not seg.named)
+            if is_event:
+                target = None
+                if not seg.new_marker and not seg.split_child:
+                    if seg.anaphoric and seg_date is not None:
+                        target = next((inc for inc in reversed(incidents) if inc.date and seg_date and
+                                       inc.date.iso == seg_date.iso), None)
+                    if target is None and current is not None and self._compatible(current, seg, seg_date):
+                        target = current
+                    if target is None and seg.named:
+                        target = next((inc for inc in reversed(incidents) if inc is not current and
+                                       self._overlap(inc, seg) and self._compatible(inc, seg, seg_date)), None)
+                if target is None:
+                    target = Incident(sentences=[])
+                    incidents.append(target)
+                    if main is None:
+                        main = target
+                self._absorb(target, seg, seg_date)
+                current = target
+            elif current is not None and not seg.modal:
+                # a sentence that refers back: casualties, claims, interception
+                refers_back = seg.anaphoric or seg.killed is not None or seg.injured is not None or seg.claimed_by
+                if refers_back and not seg.series:
+                    self._absorb_details(current, seg)
+            if seg.accused and not seg.blame_period:
+                blame = [Attribution(a, seg.accuser, seg.sentence) for a in seg.accused]
+                holder = current if (is_event or seg.anaphoric and not seg.series) and current is not None else main
+                if holder is None:
+                    pending_series_blame.extend(blame)
+                else:
+                    for b in blame:
+                        if b.accused not in {x.accused for x in holder.attributions}:
+                            holder.attributions.append(b)
+                    if holder not in (current,) and seg.sentence not in holder.sentences:
+                        holder.sentences.append(seg.sentence)
+        if main is not None:
+            main.is_main = True
+            main.attributions.extend(pending_series_blame)
+        for incident in incidents:
+            if incident.date is None and reference is not None and not incident.is_main and False:
+                pass
+        return [inc for inc in incidents if inc.places]
+
+    def _segment_date(self, seg: SegmentFacts, current: Incident | None, reference: date | None,
+                      precision: str | None) -> ResolvedDate | None:
+        result = None
+        for expression in seg.dates:
+            if expression.same_as_previous:
+                return current.date if current else None
+            resolved = resolve(expression, reference, precision)
+            if resolved is not None:
+                result = finer(result, resolved) if result is None or compatible(result, resolved) else result
+        return result
+
+    def _ancestors(self, key: str) -> set[str]:
+        iri = entity_iri(key)
+        return {str(a).rsplit("/", 1)[-1] for a in self.index.ancestors(iri)} | {key}
+
+    def _overlap(self, incident: Incident, seg: SegmentFacts) -> bool:
+        mine = set(incident.targets) | set(incident.locations)
+        theirs = set(seg.targets) | set(seg.locations)
+        if not mine or not theirs:
+            return False
+        if mine & theirs:
+            return True
+        # related through part-of: the embassy and the Green Zone, a base and its airport
+        return any(a in self._ancestors(b) or b in self._ancestors(a) for a in mine for b in theirs)
+
+    def _compatible(self, incident: Incident, seg: SegmentFacts, seg_date: ResolvedDate | None) -> bool:
+        if incident.kinds and seg.kinds and not (incident.kinds & seg.kinds):
+            return False
+        places_known = bool(incident.places) and seg.named
+        if places_known and not self._overlap(incident, seg):
+            return False
+        if incident.date is not None and seg_date is not None and not compatible(incident.date, seg_date):
+            apart = days_apart(incident.date, seg_date)
+            if not (apart == 1 and places_known):
+                return False
+        if incident.date is None and seg_date is None and seg.dates and incident.sentences:
+            return True
+        return True
+
+    def _absorb(self, incident: Incident, seg: SegmentFacts, seg_date: ResolvedDate | None) -> None:
+        incident.kinds |= seg.kinds
+        if seg.foiled:
+            incident.status = "foiled"
+        if seg_date is not None:
+            if incident.date is None or compatible(incident.date, seg_date):
+                incident.date = finer(incident.date, seg_date)
+        for attr in ("targets", "locations", "launch_sites", "perpetrators"):
+            values = getattr(incident, attr)
+            for key in getattr(seg, attr):
+                if key not in values:
+                    values.append(key)
+        self._absorb_details(incident, seg)
+
+    def _absorb_details(self, incident: Incident, seg: SegmentFacts) -> None:
+        if seg.sentence not in incident.sentences:
+            incident.sentences.append(seg.sentence)
+        for attr in ("projectiles", "killed", "injured"):
+            value = getattr(seg, attr)
+            if value is not None:
+                old = getattr(incident, attr)
+                setattr(incident, attr, value if old is None else max(old, value))
+        if seg.intercepted:
+            incident.intercepted = True
+        for key in seg.claimed_by:
+            if key not in incident.claimed_by:
+                incident.claimed_by.append(key)

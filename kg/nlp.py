@@ -1,0 +1,99 @@
+"""The spaCy pipeline kg reads articles with, built once per process.
+
+French articles go through ``fr_core_news_sm`` (tagger, parser, NER);
+English ones through a blank English pipeline with a rule-based sentencizer,
+since no English model ships with kg. Both get the ``kg_gazetteer``
+component, which marks gazetteer names in ``doc.spans["kg_gazetteer"]`` with
+the entity slug as ``kb_id_``: folded (case- and accent-insensitive) phrase
+matching for names, exact-case matching for short acronyms ("EI", "KH").
+All custom components are registered in this module only.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import spacy
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from kg.gazetteer import GazetteerIndex, fold, load_index
+
+GAZETTEER_SPANS = "kg_gazetteer"
+MODELS = {"fr": "fr_core_news_sm"}
+_ACRONYM_MAX = 5
+
+
+def _fold_norms(doc: Doc) -> Doc:
+    for token in doc:
+        folded = fold(token.text)
+        token.norm_ = folded if folded else token.text
+    return doc
+
+
+def _is_acronym(name: str) -> bool:
+    return len(name) <= _ACRONYM_MAX and name.replace("-", "").isupper()
+
+
+class GazetteerMatcher:
+    """Marks gazetteer names in a Doc; longest match wins where names overlap."""
+
+    def __init__(self, nlp: Language, index: GazetteerIndex) -> None:
+        self.index = index
+        self.folded = PhraseMatcher(nlp.vocab, attr="NORM")
+        self.exact = PhraseMatcher(nlp.vocab, attr="ORTH")
+        for entry in index.entries.values():
+            folded_patterns, exact_patterns = [], []
+            for name in entry.names:
+                if not fold(name):
+                    continue
+                pattern = nlp.make_doc(name)
+                if _is_acronym(name):
+                    exact_patterns.append(pattern)
+                else:
+                    folded_patterns.append(_fold_norms(pattern))
+            if folded_patterns:
+                self.folded.add(str(entry.iri), folded_patterns)
+            if exact_patterns:
+                self.exact.add(str(entry.iri), exact_patterns)
+
+    def __call__(self, doc: Doc) -> Doc:
+        _fold_norms(doc)
+        spans = []
+        for matcher in (self.folded, self.exact):
+            for match_id, start, end in matcher(doc):
+                iri = doc.vocab.strings[match_id]
+                entry = self.index.entries[iri]  # type: ignore[index]
+                spans.append(Span(doc, start, end, label=entry.kind, kb_id=entry.slug))
+        doc.spans[GAZETTEER_SPANS] = filter_spans(spans)
+        return doc
+
+
+@Language.component("kg_paragraphs")
+def mark_paragraphs(doc: Doc) -> Doc:
+    """A line break ends a sentence: headlines and bylines carry no final period."""
+    for token in doc[:-1]:
+        if "\n" in token.text:
+            doc[token.i + 1].is_sent_start = True
+    return doc
+
+
+@Language.factory("kg_gazetteer")
+def make_gazetteer_matcher(nlp: Language, name: str) -> GazetteerMatcher:
+    return GazetteerMatcher(nlp, load_index())
+
+
+@cache
+def load_pipeline(language: str = "fr") -> Language:
+    """The pipeline for ``language``; loading the model once is what makes batch builds fast."""
+    if language in MODELS:
+        nlp = spacy.load(MODELS[language])
+        nlp.add_pipe("kg_paragraphs", before="parser")
+    else:
+        nlp = spacy.blank(language)
+        nlp.add_pipe("kg_paragraphs")
+        nlp.add_pipe("sentencizer")
+    nlp.add_pipe("kg_gazetteer", last=True)
+    return nlp
