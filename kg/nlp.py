@@ -17,6 +17,7 @@ import spacy
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
+from rdflib import URIRef
 from spacy.util import filter_spans
 
 from kg.gazetteer import GazetteerIndex, fold, load_index
@@ -65,7 +66,7 @@ class GazetteerMatcher:
         for matcher in (self.folded, self.exact):
             for match_id, start, end in matcher(doc):
                 iri = doc.vocab.strings[match_id]
-                entry = self.index.entries[iri]  # type: ignore[index]
+                entry = self.index.entries[URIRef(iri)]
                 spans.append(Span(doc, start, end, label=entry.kind, kb_id=entry.slug))
         doc.spans[GAZETTEER_SPANS] = filter_spans(spans)
         return doc
@@ -90,6 +91,8 @@ def load_pipeline(language: str = "fr") -> Language:
     """The pipeline for ``language``; loading the model once is what makes batch builds fast."""
     if language in MODELS:
         nlp = spacy.load(MODELS[language])
+        # Rule-based sentence boundaries: the small parser splits inside sentences ("Simultanément | , ...").
+        nlp.add_pipe("sentencizer", before="parser")
         nlp.add_pipe("kg_paragraphs", before="parser")
     else:
         nlp = spacy.blank(language)

@@ -45,7 +45,7 @@ class BuildResult:
 
     @property
     def events(self) -> int:
-        return len(set(self.dataset.subjects(RDF.type, KG.Attack)))
+        return len({s for s, _, _, _ in self.dataset.quads((None, RDF.type, KG.Attack, None))})
 
     def entity_counts(self) -> Counter[str]:
         kinds: dict[str, str] = {}

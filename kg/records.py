@@ -76,6 +76,8 @@ class Incident:
     attributions: list[Attribution] = field(default_factory=list)
     sentences: list[int] = field(default_factory=list)
     is_main: bool = False
+    weekday: int | None = None  # weekday named by the text, to tell incidents apart when no date resolves
+    date_is_default: bool = False  # the date is the article's, not one the text gives for this incident
 
     @property
     def places(self) -> list[str]:

@@ -71,10 +71,10 @@ def _sentence_mention(graph: Graph, extraction: ArticleExtraction, index: int) -
     graph.add((node, RDF.type, KG.Mention))
     graph.add((node, KG.inArticle, article_iri(article.id)))
     graph.add((node, KG.evidenceText, Literal(sentence.text)))
-    graph.add((node, KG.startChar, Literal(sentence.start, datatype=XSD.nonNegativeInteger)))
-    graph.add((node, KG.endChar, Literal(sentence.end, datatype=XSD.nonNegativeInteger)))
-    graph.add((node, KG.sentenceStart, Literal(sentence.start, datatype=XSD.nonNegativeInteger)))
-    graph.add((node, KG.sentenceEnd, Literal(sentence.end, datatype=XSD.nonNegativeInteger)))
+    graph.add((node, KG.startChar, Literal(sentence.start)))
+    graph.add((node, KG.endChar, Literal(sentence.end)))
+    graph.add((node, KG.sentenceStart, Literal(sentence.start)))
+    graph.add((node, KG.sentenceEnd, Literal(sentence.end)))
     return node
 
 
@@ -108,11 +108,11 @@ def _article_graph(dataset: Dataset, extraction: ArticleExtraction) -> Graph:
         graph.add((node, KG.inArticle, article_node))
         graph.add((node, KG.refersTo, entity))
         graph.add((node, KG.surfaceForm, Literal(mention.text)))
-        graph.add((node, KG.startChar, Literal(mention.start, datatype=XSD.nonNegativeInteger)))
-        graph.add((node, KG.endChar, Literal(mention.end, datatype=XSD.nonNegativeInteger)))
+        graph.add((node, KG.startChar, Literal(mention.start)))
+        graph.add((node, KG.endChar, Literal(mention.end)))
         graph.add((node, KG.evidenceText, Literal(sentence.text)))
-        graph.add((node, KG.sentenceStart, Literal(sentence.start, datatype=XSD.nonNegativeInteger)))
-        graph.add((node, KG.sentenceEnd, Literal(sentence.end, datatype=XSD.nonNegativeInteger)))
+        graph.add((node, KG.sentenceStart, Literal(sentence.start)))
+        graph.add((node, KG.sentenceEnd, Literal(sentence.end)))
         graph.add((entity, KG.hasMention, node))
         graph.add((entity, KG.sourceArticle, article_node))
     for key, record in extraction.entities.items():

@@ -36,9 +36,6 @@ class CasualtyReader:
 
     def read(self, span: Span, person_tokens: set[int]) -> tuple[int | None, int | None]:
         """(killed, injured) stated in ``span``; ``person_tokens`` are token indices of Person mentions."""
-        lowered = f" {span.text.lower()} "
-        if any(marker in lowered for marker in self.unknown_markers):
-            return None, None
         killed: int | None = None
         injured: int | None = None
         for token in span:
@@ -48,6 +45,9 @@ class CasualtyReader:
             is_casualty = word in self.casualty_nouns
             if not (is_killed or is_injured or is_casualty or word in self.assassination):
                 continue
+            clause = " ".join(t.lower_ for t in span.doc[max(span.start, token.i - 8): token.i])
+            if any(marker in f" {clause} " for marker in self.unknown_markers):
+                continue  # "on ne sait pas si l'attaque a fait des victimes"
             if self._negated(span, token):
                 if is_casualty:
                     killed = killed if killed else 0
@@ -85,9 +85,10 @@ class CasualtyReader:
         doc = span.doc
         i = token.i - 1
         # a count right before a noun form: "un mort", "deux blessés"
-        if token.i > span.start:
-            value = parse_number(doc[token.i - 1].text, self.lexicon)
-            if value is not None and token.lower_ in (self.killed_nouns | self.injured_nouns):
+        if token.i > span.start and token.lower_ in (self.killed_nouns | self.injured_nouns | self.injured_words):
+            number = token.i - 2 if doc[token.i - 1].lower_ in ("autres", "other") else token.i - 1
+            value = parse_number(doc[number].text, self.lexicon) if number >= span.start else None
+            if value is not None:
                 return value
         while i >= span.start and doc[i].lower_ in _AUX:
             i -= 1

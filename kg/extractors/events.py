@@ -32,6 +32,9 @@ _SPLIT_NOUNS = frozenset({"attaque", "attaques", "frappe", "frappes", "assassina
                           "attacks", "strike", "strikes", "assassination", "explosion", "bombing"})
 _ACTOR_KINDS = frozenset({"ArmedGroup", "State", "Country", "Organization", "Person"})
 _GROUP_KINDS = frozenset({"ArmedGroup"})
+# "au nord de Bagdad", "west of Baghdad": a reference point, not where the attack happened
+_DIRECTIONAL = re.compile(r"\b(nord|sud|est|ouest|north|south|east|west|northwest|northeast|southwest|southeast)"
+                          r"(?:-\w+)?\s+(de|d'|du|des|of)\s*(la|l'|le|the)?\s*$")
 _PROJECTILE_EXTRA = frozenset({"projectile", "projectiles", "rockets", "rocket", "missiles", "drones", "shells"})
 
 
@@ -63,10 +66,15 @@ class SegmentFacts:
     accused: list[str] = field(default_factory=list)
     accuser: str | None = None
     blame_period: bool = False
+    relative: bool = False  # dated relative to another incident ("quelques jours plus tard")
 
     @property
     def named(self) -> bool:
         return bool(self.targets or self.locations)
+
+    @property
+    def weekday(self) -> int | None:
+        return next((d.weekday for d in self.dates if d.weekday is not None), None)
 
 
 class EventExtractor:
@@ -101,6 +109,10 @@ class EventExtractor:
         self.reporting_verbs = frozenset(dates.get("reporting_verbs", []))
         self.ordinals = {k.lower(): int(v) for k, v in dates.get("ordinals", {}).items()}
         self.anniversary = dates.get("anniversary", "anniversaire")
+        anchors = dates.get("relative_anchors", [])
+        self.relative_anchor = re.compile(
+            r"\b(?:" + "|".join(re.escape(a) for a in anchors) + r")\b" if anchors else r"(?!x)x", re.I
+        )
         self.facility_heads = frozenset(k.split()[0] for k in lexicon.mapping("heads", "facility"))
 
     # -- public -----------------------------------------------------------------------------------------
@@ -127,9 +139,21 @@ class EventExtractor:
             span = doc.char_span(sentence.start, sentence.end, alignment_mode="expand")
             if span is None:
                 continue
-            for index, (start, end) in enumerate(self._segments(span)):
-                segment = self._read(doc[start:end], sentence.index, token_key, entities)
+            pieces = self._segments(span)
+            sentence_facts = [self._read(doc[start:end], sentence.index, token_key, entities) for start, end in pieces]
+            # a later attack noun with no place or date of its own is the same incident ("à la suite d'une attaque")
+            kept: list[tuple[int, int]] = []
+            for (start, end), segment in zip(pieces, sentence_facts, strict=True):
+                if kept and not segment.named and not segment.dates:
+                    kept[-1] = (kept[-1][0], end)
+                else:
+                    kept.append((start, end))
+            relative = bool(self.relative_anchor.search(span.text))
+            for index, (start, end) in enumerate(kept):
+                segment = self._read(doc[start:end], sentence.index, token_key, entities) if len(kept) < len(
+                    pieces) else sentence_facts[index]
                 segment.split_child = index > 0
+                segment.relative = relative
                 facts.append(segment)
         return self._cluster(facts, reference, reference_precision)
 
@@ -180,6 +204,7 @@ class EventExtractor:
         for phrase in self.multiword_kinds:
             if f" {phrase} " in lowered:
                 facts.kinds.add(self.kinds[phrase])
+                facts.trigger = True
         first_trigger = None
         for token in span:
             word, lemma = token.lower_, token.lemma_.lower()
@@ -236,11 +261,11 @@ class EventExtractor:
             before = " ".join(t.lower_ for t in doc[max(span.start, i - 4): i])
             if record and key not in seen:
                 seen.add(key)
-                if record.kind in PLACE_KINDS | TARGET_KINDS and re.search(r"\b(depuis|à partir d|from)\b", before):
+                if record.kind in (PLACE_KINDS | TARGET_KINDS) - {"Country"} and re.search(r"\b(depuis|à partir d|from)\b", before):
                     facts.launch_sites.append(key)
                 elif record.kind in TARGET_KINDS:
                     facts.targets.append(key)
-                elif record.kind in PLACE_KINDS and record.kind != "Country":
+                elif record.kind in PLACE_KINDS and record.kind != "Country" and not _DIRECTIONAL.search(before):
                     facts.locations.append(key)
                 elif record.kind == "Person" and kill_context:
                     facts.targets.append(key)
@@ -388,16 +413,25 @@ class EventExtractor:
             if is_event:
                 target = None
                 if not seg.new_marker and not seg.split_child:
-                    if seg.anaphoric and seg_date is not None:
-                        target = next((inc for inc in reversed(incidents) if inc.date and seg_date and
-                                       inc.date.iso == seg_date.iso), None)
+                    if seg.anaphoric and seg_date is not None and not seg.named:
+                        target = next((inc for inc in incidents if inc.date and not inc.date_is_default and
+                                       compatible(inc.date, seg_date)), None)
                     if target is None and current is not None and self._compatible(current, seg, seg_date):
                         target = current
                     if target is None and seg.named:
+                        # back to an earlier incident: needs shared places and no date of its own that differs
                         target = next((inc for inc in reversed(incidents) if inc is not current and
-                                       self._overlap(inc, seg) and self._compatible(inc, seg, seg_date)), None)
+                                       self._overlap(inc, seg) and self._compatible(inc, seg, seg_date) and
+                                       (seg_date is None or inc.date is not None and not inc.date_is_default)),
+                                      None)
                 if target is None:
                     target = Incident(sentences=[])
+                    if seg_date is None and reference is not None and precision is not None and not seg.relative:
+                        # an incident the text does not date is the article's news: date it by the article
+                        month_or_year = "year" if precision == "year" else "month"
+                        target.date = ResolvedDate(reference.isoformat()[: 4 if month_or_year == "year" else 7],
+                                                   month_or_year)
+                        target.date_is_default = True
                     incidents.append(target)
                     if main is None:
                         main = target
@@ -406,25 +440,27 @@ class EventExtractor:
             elif current is not None and not seg.modal:
                 # a sentence that refers back: casualties, claims, interception
                 refers_back = seg.anaphoric or seg.killed is not None or seg.injured is not None or seg.claimed_by
-                if refers_back and not seg.series:
+                if refers_back and (not seg.series or seg.anaphoric):
                     self._absorb_details(current, seg)
             if seg.accused and not seg.blame_period:
                 blame = [Attribution(a, seg.accuser, seg.sentence) for a in seg.accused]
-                holder = current if (is_event or seg.anaphoric and not seg.series) and current is not None else main
-                if holder is None:
-                    pending_series_blame.extend(blame)
-                else:
+                holders = []
+                if (is_event or seg.anaphoric) and current is not None:
+                    holders.append(current)  # blame for this incident
+                if seg.series or not holders:
+                    holders.append(main)  # blame for a whole series goes to the article's main incident
+                for position, holder in enumerate(holders):
+                    if any(holder is other for other in holders[:position]):
+                        continue
+                    if holder is None:
+                        pending_series_blame.extend(blame)
+                        continue
                     for b in blame:
                         if b.accused not in {x.accused for x in holder.attributions}:
                             holder.attributions.append(b)
-                    if holder not in (current,) and seg.sentence not in holder.sentences:
-                        holder.sentences.append(seg.sentence)
         if main is not None:
             main.is_main = True
             main.attributions.extend(pending_series_blame)
-        for incident in incidents:
-            if incident.date is None and reference is not None and not incident.is_main and False:
-                pass
         return [inc for inc in incidents if inc.places]
 
     def _segment_date(self, seg: SegmentFacts, current: Incident | None, reference: date | None,
@@ -462,8 +498,10 @@ class EventExtractor:
             apart = days_apart(incident.date, seg_date)
             if not (apart == 1 and places_known):
                 return False
-        if incident.date is None and seg_date is None and seg.dates and incident.sentences:
-            return True
+        if incident.weekday is not None and seg.weekday is not None and incident.weekday != seg.weekday:
+            adjacent = (seg.weekday - incident.weekday) % 7 in (1, 6)
+            if not (adjacent and places_known):
+                return False
         return True
 
     def _absorb(self, incident: Incident, seg: SegmentFacts, seg_date: ResolvedDate | None) -> None:
@@ -471,8 +509,11 @@ class EventExtractor:
         if seg.foiled:
             incident.status = "foiled"
         if seg_date is not None:
-            if incident.date is None or compatible(incident.date, seg_date):
-                incident.date = finer(incident.date, seg_date)
+            if incident.date is None or incident.date_is_default or compatible(incident.date, seg_date):
+                incident.date = seg_date if incident.date_is_default else finer(incident.date, seg_date)
+                incident.date_is_default = False
+        if incident.weekday is None:
+            incident.weekday = seg.weekday
         for attr in ("targets", "locations", "launch_sites", "perpetrators"):
             values = getattr(incident, attr)
             for key in getattr(seg, attr):

@@ -36,11 +36,12 @@ def parse_number(text: str, lexicon: Lexicon) -> int | None:
     total, current = 0, 0
     for word in words:
         value = int(units[word])
-        if value == 100:
-            current = max(current, 1) * 100
-        elif value == 1000:
+        if value == 1000:
             total += max(current, 1) * 1000
             current = 0
+        elif value == 100 or current and current < value and value in (20, 10, 12):
+            # multiplicative: "deux cents", "quatre-vingts", "une dizaine"
+            current = max(current, 1) * value
         else:
             current += value
     return total + current

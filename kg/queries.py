@@ -1,0 +1,545 @@
+"""Stored SPARQL queries: find them, read their contract, bind parameters safely, run them.
+
+Analysts ask the graph the same questions again and again (who attacked which
+base, which sources disagree), so those questions live as ``queries/*.rq``
+files, each opening with a comment block that states its title, what it
+returns and the parameters it takes. This module reads that block, checks the
+query is a read-only SPARQL query, and binds parameters as RDF terms through
+rdflib's ``initBindings``: a parameter value is never pasted into query text,
+so a value such as ``x" } ; DROP ALL ; #`` stays a string that matches
+nothing. A query whose name ends in ``-violation`` states a rule of the
+model: it must return no rows on a valid graph. Results come back as a small
+``QueryResult`` that prints as an aligned table, CSV or JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from functools import cache, lru_cache
+from pathlib import Path
+
+from pyparsing import ParseBaseException
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.parser import parseUpdate
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.term import Identifier, Node
+
+from kg import resources
+from kg.errors import QueryError, UsageError
+from kg.ns import KG, KGR, PREFIXES, bind_prefixes, entity_iri, slugify
+
+__all__ = [
+    "Param",
+    "ParamType",
+    "QueryResult",
+    "ResultFormat",
+    "StoredQuery",
+    "bind_params",
+    "format_result",
+    "list_queries",
+    "load_query",
+    "parse_query",
+    "run",
+    "shorten",
+    "vocabulary",
+    "with_vocabulary",
+]
+
+VIOLATION_SUFFIX = "-violation"
+VOCABULARY_GRAPH = KGR["graph/vocabulary"]
+# Ontology statements queries may read: codes of kinds and statuses, export types, class tree.
+_VOCABULARY_PREDICATES = (SKOS.notation, KG.exportType, RDFS.subClassOf)
+DCTERMS = "http://purl.org/dc/terms/"
+
+# Prefixes a user's own .rq file may use without declaring them.
+_INIT_NS: dict[str, str] = {
+    **{prefix: str(ns) for prefix, ns in PREFIXES.items()},
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "owl": str(OWL),
+    "xsd": str(XSD),
+    "skos": str(SKOS),
+    "dcterms": DCTERMS,
+}
+# Longest namespace first, so kgr:entity/x wins over a shorter match.
+_SHORT_FORMS: tuple[tuple[str, str], ...] = tuple(
+    sorted(((ns, prefix) for prefix, ns in _INIT_NS.items()), key=lambda item: len(item[0]), reverse=True)
+)
+_HEADER_LINE = re.compile(r"#\s*(?P<key>[A-Za-z]+)\s*:\s*(?P<value>.*)$")
+_IRI_FORBIDDEN = re.compile(r'[\s<>"{}|\\^`]')
+_DATE_FORMS = (
+    (re.compile(r"\d{4}"), XSD.gYear),
+    (re.compile(r"\d{4}-\d{2}"), XSD.gYearMonth),
+    (re.compile(r"\d{4}-\d{2}-\d{2}"), XSD.date),
+)
+_TABLE_CELL_WIDTH = 80
+
+
+class ParamType(StrEnum):
+    """What a query parameter holds, and so how its value becomes an RDF term."""
+
+    ENTITY = "entity"
+    STRING = "string"
+    DATE = "date"
+    INTEGER = "integer"
+
+
+class ResultFormat(StrEnum):
+    """How ``format_result`` prints a result."""
+
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter a stored query declares in its header (``# param: name type required|optional text``)."""
+
+    name: str
+    type: ParamType
+    required: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class StoredQuery:
+    """A SPARQL query with the contract stated in its header comment block.
+
+    Attributes:
+        name: the file stem (``attacks-by-group``), used on the command line.
+        title: one-line title.
+        description: what the rows mean.
+        params: declared parameters, in header order.
+        text: the full query text, header included.
+        path: the ``.rq`` file it came from, or None for a query built in memory.
+    """
+
+    name: str
+    title: str
+    description: str
+    params: tuple[Param, ...]
+    text: str
+    path: Path | None = None
+
+    @property
+    def is_violation(self) -> bool:
+        """True for a rule query, which must return no rows on a valid graph."""
+        return self.name.endswith(VIOLATION_SUFFIX)
+
+
+@dataclass
+class QueryResult:
+    """Rows of a query: ``variables`` in SELECT order, each row maps a variable to a term or None."""
+
+    variables: list[str]
+    rows: list[dict[str, Node | None]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def list_queries() -> list[StoredQuery]:
+    """All stored queries of the project (``queries/*.rq``), sorted by name.
+
+    Raises:
+        QueryError: a stored query has a malformed header or does not parse.
+    """
+    return [_load_file(path) for path in sorted(resources.queries_dir().glob("*.rq"))]
+
+
+def load_query(name_or_path: str | Path) -> StoredQuery:
+    """A stored query by name (``attacks-by-group``), or a ``.rq`` file by path.
+
+    A file given by path may carry the same header as stored queries; without
+    one its title is its file name and it takes no parameters.
+
+    Raises:
+        QueryError: unknown name (the message lists the stored ones), missing
+            file, malformed header, SPARQL syntax error, or an UPDATE request.
+    """
+    text = str(name_or_path)
+    candidate = Path(text)
+    if isinstance(name_or_path, Path) or text.endswith(".rq") or "/" in text or candidate.is_file():
+        if not candidate.is_file():
+            raise QueryError(f"{candidate}: query file not found")
+        return _load_file(candidate)
+    stored = resources.queries_dir() / f"{text}.rq"
+    if stored.is_file():
+        return _load_file(stored)
+    names = ", ".join(path.stem for path in sorted(resources.queries_dir().glob("*.rq")))
+    raise QueryError(f"unknown query {text!r}; stored queries are: {names} (or give a path to a .rq file)")
+
+
+def parse_query(text: str, name: str = "<query>", path: Path | None = None) -> StoredQuery:
+    """Build a ``StoredQuery`` from query text: read the header, check the SPARQL.
+
+    Raises:
+        QueryError: malformed header, syntax error (with line and column), an
+            UPDATE request, or a declared parameter the query never uses.
+    """
+    where = str(path) if path is not None else name
+    title, description, params = _parse_header(text, where)
+    _prepare(text, where)
+    for param in params:
+        if not re.search(rf"[?$]{re.escape(param.name)}\b", _strip_comments(text)):
+            raise QueryError(f"{where}: parameter {param.name!r} is declared but ?{param.name} is not in the query")
+    return StoredQuery(
+        name=name,
+        title=title or name,
+        description=description,
+        params=tuple(params),
+        text=text,
+        path=path,
+    )
+
+
+def _load_file(path: Path) -> StoredQuery:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise QueryError(f"{path}: not valid UTF-8 text (byte 0x{exc.object[exc.start]:02x})") from exc
+    except OSError as exc:
+        raise QueryError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    return parse_query(text, name=path.stem, path=path)
+
+
+def _parse_header(text: str, where: str) -> tuple[str, str, list[Param]]:
+    """Read the leading comment block: ``# title:``, ``# description:`` (may continue), ``# param:``."""
+    fields: dict[str, list[str]] = {"title": [], "description": []}
+    params: list[Param] = []
+    last: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            last = None
+            continue
+        if not line.startswith("#"):
+            break
+        match = _HEADER_LINE.match(line)
+        key = match.group("key").lower() if match else None
+        if match and key == "param":
+            params.append(_parse_param(match.group("value"), where, number))
+            last = None
+        elif match and key in fields:
+            fields[key].append(match.group("value").strip())
+            last = key
+        elif last is not None:  # continuation of the previous field
+            fields[last].append(line.lstrip("#").strip())
+    names = [param.name for param in params]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise QueryError(f"{where}: parameter {duplicates[0]!r} is declared twice")
+    return " ".join(fields["title"]), " ".join(fields["description"]), params
+
+
+def _parse_param(spec: str, where: str, line: int) -> Param:
+    parts = spec.split(None, 3)
+    expected = "expected '# param: NAME TYPE required|optional DESCRIPTION'"
+    if len(parts) < 3:
+        raise QueryError(f"{where}:{line}: malformed param line; {expected}")
+    name, type_name, presence = parts[0], parts[1].lower(), parts[2].lower()
+    if not re.fullmatch(r"[A-Za-z_]\w*", name):
+        raise QueryError(f"{where}:{line}: parameter name {name!r} is not a SPARQL variable name")
+    try:
+        param_type = ParamType(type_name)
+    except ValueError:
+        choices = ", ".join(t.value for t in ParamType)
+        raise QueryError(f"{where}:{line}: parameter type {type_name!r} unknown; expected one of {choices}") from None
+    if presence not in ("required", "optional"):
+        raise QueryError(f"{where}:{line}: expected 'required' or 'optional', found {presence!r}")
+    return Param(name, param_type, presence == "required", parts[3].strip() if len(parts) > 3 else "")
+
+
+def _strip_comments(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+@lru_cache(maxsize=128)
+def _prepare_cached(text: str) -> Query:
+    return prepareQuery(text, initNs=_INIT_NS)
+
+
+def _prepare(text: str, where: str) -> Query:
+    """Parse and translate the query once; errors become one-line ``QueryError``s."""
+    try:
+        return _prepare_cached(text)
+    except ParseBaseException as exc:
+        if _is_update(text):
+            raise QueryError(
+                f"{where}: is a SPARQL UPDATE; kg queries are read-only (SELECT, ASK, CONSTRUCT, DESCRIBE)"
+            ) from exc
+        message = " ".join(str(exc.msg).split())
+        raise QueryError(f"{where}:{exc.lineno}:{exc.col}: SPARQL syntax error: {message}") from exc
+    except Exception as exc:  # rdflib raises plain Exceptions, e.g. for an unknown prefix
+        raise QueryError(f"{where}: invalid SPARQL query: {' '.join(str(exc).split())}") from exc
+
+
+def _is_update(text: str) -> bool:
+    try:
+        parseUpdate(text)
+    except Exception:  # not an update either: report the query syntax error
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def bind_params(query: StoredQuery, params: dict[str, str] | None) -> dict[str, Identifier]:
+    """Turn ``name=value`` strings into RDF terms, checked against the query's declared params.
+
+    Entity values may be a slug (``camp-taji``; other text is slugified, so
+    ``Camp Taji`` works too), a ``kgr:`` name or a full ``http(s)`` IRI; dates
+    are ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (typed like ``kg:date``);
+    integers are decimal; strings become plain literals.
+
+    Raises:
+        QueryError: a required parameter is missing, an unknown one is given,
+            or a value is not of the declared type. Messages list the accepted
+            parameters.
+    """
+    given = dict(params or {})
+    declared = {param.name: param for param in query.params}
+    accepted = _describe_params(query)
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise QueryError(f"query {query.name!r} has no parameter {unknown[0]!r}; it accepts: {accepted}")
+    missing = [p.name for p in query.params if p.required and p.name not in given]
+    if missing:
+        raise QueryError(f"query {query.name!r} needs parameter {missing[0]!r}; it accepts: {accepted}")
+    return {name: _to_term(query, declared[name], value) for name, value in given.items()}
+
+
+def _describe_params(query: StoredQuery) -> str:
+    if not query.params:
+        return "no parameters (declare them in the header with '# param: NAME TYPE required|optional TEXT')"
+    return ", ".join(
+        f"{p.name} ({p.type.value}, {'required' if p.required else 'optional'})" for p in query.params
+    )
+
+
+def _to_term(query: StoredQuery, param: Param, value: str) -> Identifier:
+    value = value.strip()
+    if param.type is ParamType.ENTITY:
+        return _entity_term(query, param, value)
+    if param.type is ParamType.DATE:
+        return _date_term(query, param, value)
+    if param.type is ParamType.INTEGER:
+        if not re.fullmatch(r"[+-]?\d+", value):
+            raise QueryError(f"query {query.name!r}: parameter {param.name!r} expects an integer, got {value!r}")
+        return Literal(int(value), datatype=XSD.integer)
+    return Literal(value)
+
+
+def _entity_term(query: StoredQuery, param: Param, value: str) -> URIRef:
+    if value.startswith(("http://", "https://")):
+        if _IRI_FORBIDDEN.search(value):
+            raise QueryError(f"query {query.name!r}: parameter {param.name!r} is not a valid IRI: {value!r}")
+        return URIRef(value)
+    if value.startswith("kgr:"):
+        local = value[len("kgr:") :]
+        if not local or _IRI_FORBIDDEN.search(local):
+            raise QueryError(f"query {query.name!r}: parameter {param.name!r} is not a valid kgr: name: {value!r}")
+        return KGR[local]
+    if not value:
+        raise QueryError(f"query {query.name!r}: parameter {param.name!r} is empty; give a slug like camp-taji")
+    return entity_iri(slugify(value))
+
+
+def _date_term(query: StoredQuery, param: Param, value: str) -> Literal:
+    for pattern, datatype in _DATE_FORMS:
+        if pattern.fullmatch(value):
+            year, month, day = ([*map(int, value.split("-")), 1, 1])[:3]
+            try:
+                date(year, month, day)
+            except ValueError:
+                break
+            return Literal(value, datatype=datatype)
+    raise QueryError(
+        f"query {query.name!r}: parameter {param.name!r} expects a date YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}"
+    )
+
+
+# ---------------------------------------------------------------- vocabulary
+
+
+@cache
+def vocabulary() -> Graph:
+    """The ontology statements queries may rely on, taken from ``ontology/``.
+
+    Built graphs hold instance data only (``kg:attackKind kg:Rocket``), while
+    the export codes (``skos:notation "rocket"``), the export types of classes
+    (``kg:exportType``) and the class tree (``rdfs:subClassOf``) live in the
+    ontology. Callers must not mutate the returned graph.
+    """
+    graph = Graph()
+    bind_prefixes(graph)
+    ontology = resources.ontology()
+    for predicate in _VOCABULARY_PREDICATES:
+        for triple in ontology.triples((None, predicate, None)):
+            graph.add(triple)
+    return graph
+
+
+def with_vocabulary(data: Graph) -> Dataset:
+    """A copy of the data, named graphs kept, plus ``kgr:graph/vocabulary`` (see ``vocabulary``).
+
+    The copy's default graph is the union of all graphs. The data itself is
+    not modified.
+    """
+    dataset = Dataset(default_union=True)
+    for prefix, namespace in data.namespaces():
+        dataset.bind(prefix, namespace, override=False)
+    bind_prefixes(dataset)
+    graphs = data.graphs() if isinstance(data, Dataset) else [data]
+    for graph in graphs:
+        named = isinstance(data, Dataset) and graph.identifier != DATASET_DEFAULT_GRAPH_ID
+        target = dataset.graph(graph.identifier) if named else dataset.default_graph
+        target += graph
+    vocabulary_graph = dataset.graph(VOCABULARY_GRAPH)
+    vocabulary_graph += vocabulary()
+    return dataset
+
+
+# ---------------------------------------------------------------- running
+
+
+def run(
+    data: Graph,
+    query: StoredQuery,
+    params: dict[str, str] | None = None,
+    *,
+    with_ontology: bool = True,
+) -> QueryResult:
+    """Run a query over a graph or dataset with parameters bound as RDF terms.
+
+    For a ``Dataset`` loaded by ``kg.store.load`` the default graph is the
+    union of all named graphs, so the query sees every triple.
+
+    Args:
+        data: the graph to query.
+        query: a query from ``load_query``, ``list_queries`` or ``parse_query``.
+        params: parameter values as strings, by name.
+        with_ontology: query a copy of the data joined with the ontology's
+            codes, export types and class tree (``with_vocabulary``), so that
+            kinds print as ``rocket`` rather than ``kg:Rocket``; False queries
+            the data exactly as given.
+
+    Returns:
+        The rows; for ASK one row ``{"ask": true|false}``, for CONSTRUCT and
+        DESCRIBE one row per triple (``subject``, ``predicate``, ``object``).
+
+    Raises:
+        QueryError: bad parameters, or the query fails while running.
+    """
+    bindings = bind_params(query, params)
+    prepared = _prepare(query.text, str(query.path or query.name))
+    if with_ontology:
+        data = with_vocabulary(data)
+    try:
+        result = data.query(prepared, initBindings=bindings)
+    except Exception as exc:  # evaluation errors inside rdflib's SPARQL engine
+        raise QueryError(f"query {query.name!r} failed: {' '.join(str(exc).split())}") from exc
+    if result.type == "ASK":
+        return QueryResult(["ask"], [{"ask": Literal(bool(result.askAnswer))}])
+    if result.type in ("CONSTRUCT", "DESCRIBE"):
+        names = ["subject", "predicate", "object"]
+        triples = sorted(result.graph, key=lambda triple: tuple(str(term) for term in triple))
+        return QueryResult(names, [dict(zip(names, triple, strict=True)) for triple in triples])
+    variables = [str(var) for var in (result.vars or [])]
+    rows = [{name: row[index] for index, name in enumerate(variables)} for row in result]
+    return QueryResult(variables, rows)
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def format_result(result: QueryResult, fmt: str | ResultFormat) -> str:
+    """Print a result as an aligned ``table``, ``csv`` or ``json``.
+
+    The table shortens IRIs with the project prefixes (``kgr:entity/camp-taji``)
+    and cuts cells longer than 80 characters; CSV keeps full IRIs and lexical
+    forms; JSON is a list of objects with IRIs as strings, literals as Python
+    values (numbers, booleans; other literals as their lexical form) and
+    unbound variables as null.
+
+    Raises:
+        UsageError: unknown format.
+    """
+    try:
+        result_format = ResultFormat(fmt)
+    except ValueError:
+        choices = ", ".join(f.value for f in ResultFormat)
+        raise UsageError(f"unknown result format {fmt!r}; expected one of: {choices}") from None
+    if result_format is ResultFormat.JSON:
+        rows = [{name: _json_value(row.get(name)) for name in result.variables} for row in result.rows]
+        return json.dumps(rows, indent=1, ensure_ascii=False) + "\n"
+    if result_format is ResultFormat.CSV:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(result.variables)
+        for row in result.rows:
+            writer.writerow([_plain(row.get(name)) for name in result.variables])
+        return buffer.getvalue()
+    return _table(result)
+
+
+def shorten(term: Node | None) -> str:
+    """Short display form of a term: ``kgr:entity/x`` for IRIs, lexical form for literals."""
+    if term is None:
+        return ""
+    if isinstance(term, URIRef):
+        text = str(term)
+        for namespace, prefix in _SHORT_FORMS:
+            if text.startswith(namespace) and len(text) > len(namespace):
+                return f"{prefix}:{text[len(namespace) :]}"
+        return text
+    return _plain(term)
+
+
+def _plain(term: Node | None) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    return str(term)
+
+
+def _json_value(term: Node | None) -> object:
+    if term is None:
+        return None
+    if isinstance(term, Literal):
+        value = term.toPython()
+        if isinstance(value, bool | int | float | str):
+            return value
+        if isinstance(value, Decimal):
+            return float(value)
+        return str(term)
+    return _plain(term)
+
+
+def _table(result: QueryResult) -> str:
+    header = result.variables
+    cells = [[_cut(shorten(row.get(name))) for name in header] for row in result.rows]
+    widths = [max([len(name), *(len(line[i]) for line in cells)]) for i, name in enumerate(header)]
+    lines = ["  ".join(name.ljust(widths[i]) for i, name in enumerate(header)).rstrip()]
+    lines.append("  ".join("-" * width for width in widths))
+    lines.extend("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in cells)
+    lines.append(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})")
+    return "\n".join(lines) + "\n"
+
+
+def _cut(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _TABLE_CELL_WIDTH else text[: _TABLE_CELL_WIDTH - 1] + "…"

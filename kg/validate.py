@@ -1,0 +1,300 @@
+"""SHACL validation of a kg graph, reported in words an analyst can act on.
+
+pySHACL returns a report *graph* that is precise but unreadable to most users
+and awkward to test; this module runs the project shapes (``shapes/``) over a
+graph and turns that report into a small, frozen ``Report`` of results (focus
+node with its label, property, message, severity, value) that the CLI can
+print as text or JSON and tests can assert on. It also owns two decisions:
+the data is validated as the *union* of its named graphs, because the shapes
+describe the merged graph (an attack's evidence lives in an article graph,
+the attack in the events graph); and the whole ontology is added to the copy
+that is validated, because ``sh:class``/``sh:targetClass`` must follow
+``rdfs:subClassOf`` and the entity-type check reads ``kg:exportType``
+annotations, which pySHACL's own ``ont_graph`` mixing does not copy (it
+copies RDFS/OWL axioms only). Warnings are reported but do not make a graph
+non-conforming.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+from pyshacl import validate as shacl_validate
+from pyshacl.entrypoints import meta_validate
+from pyshacl.errors import ReportableRuntimeError
+from rdflib import RDF, RDFS, BNode, Dataset, Graph, Literal, Namespace, URIRef
+from rdflib.graph import ConjunctiveGraph
+from rdflib.namespace import OWL, SKOS, XSD
+from rdflib.term import Node
+
+from kg import resources
+from kg.errors import ShapesError
+from kg.ns import PREFIXES
+
+__all__ = ["Report", "ValidationResult", "check_shapes", "shorten", "validate"]
+
+SH = Namespace("http://www.w3.org/ns/shacl#")
+
+_SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
+
+# Longest namespace first, so that kgr:entity/x wins over a shorter match.
+_SHORT_PREFIXES: tuple[tuple[str, str], ...] = tuple(
+    sorted(
+        [(prefix, str(ns)) for prefix, ns in PREFIXES.items()]
+        + [
+            ("rdf", str(RDF)),
+            ("rdfs", str(RDFS)),
+            ("owl", str(OWL)),
+            ("xsd", str(XSD)),
+            ("skos", str(SKOS)),
+            ("sh", str(SH)),
+            ("dcterms", "http://purl.org/dc/terms/"),
+            ("kgs", "https://kg.example.org/shapes#"),
+        ],
+        key=lambda item: len(item[1]),
+        reverse=True,
+    )
+)
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """One problem found by the shapes.
+
+    Attributes:
+        focus: IRI (or blank node id) of the node that has the problem.
+        focus_label: its ``rdfs:label`` (English preferred), if it has one.
+        path: IRI of the property at fault, or None for a node-level problem.
+        message: what is wrong, in words (the shape's ``sh:message``).
+        severity: ``Violation``, ``Warning`` or ``Info``.
+        value: the offending value (IRI or lexical form), if any.
+    """
+
+    focus: str
+    focus_label: str | None
+    path: str | None
+    message: str
+    severity: str
+    value: str | None
+
+    def text(self) -> str:
+        """One human line: ``Violation: "Label" (kgr:...) kg:prop: message (value: x)``."""
+        who = shorten(self.focus)
+        if self.focus_label:
+            who = f'"{self.focus_label}" ({who})'
+        where = f" {shorten(self.path)}" if self.path else ""
+        line = f"{self.severity}: {who}{where}: {self.message}"
+        if self.value is not None:
+            line += f" (value: {shorten(self.value)})"
+        return line
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of validating one graph.
+
+    Attributes:
+        conforms: True when no result has severity Violation.
+        results: every result, violations first, in a stable order.
+        graph: the pySHACL validation report graph (for ``--format turtle``).
+    """
+
+    conforms: bool
+    results: tuple[ValidationResult, ...]
+    graph: Graph
+
+    def text(self) -> str:
+        """Human-readable report: one line per result, then a summary line."""
+        lines = [result.text() for result in self.results]
+        lines.append(self.summary())
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        """One line, e.g. ``Does not conform: 2 violations, 1 warning on 2 nodes.``"""
+        if not self.results:
+            return "Conforms: no problems found."
+        counts = Counter(result.severity for result in self.results)
+        parts = [
+            f"{counts[severity]} {severity.lower()}{'s' if counts[severity] > 1 else ''}"
+            for severity in sorted(counts, key=lambda s: _SEVERITY_ORDER.get(s, 9))
+        ]
+        nodes = len({result.focus for result in self.results})
+        verdict = "Conforms" if self.conforms else "Does not conform"
+        return f"{verdict}: {', '.join(parts)} on {nodes} node{'s' if nodes > 1 else ''}."
+
+    def to_json(self) -> str:
+        """The report as a JSON object: ``{"conforms": ..., "results": [...]}``."""
+        payload = {
+            "conforms": self.conforms,
+            "summary": self.summary(),
+            "results": [asdict(result) for result in self.results],
+        }
+        return json.dumps(payload, ensure_ascii=False, indent=2)
+
+
+def validate(data: Graph, shapes: Graph | None = None) -> Report:
+    """Validate a graph against the kg shapes.
+
+    Args:
+        data: the graph to check; a ``Dataset``/``ConjunctiveGraph`` is
+            validated as the union of its graphs. It is not modified.
+        shapes: a SHACL shapes graph; defaults to the project's ``shapes/``.
+
+    Returns:
+        A ``Report``; ``report.conforms`` is False when any violation is found.
+
+    Raises:
+        ShapesError: the shapes graph cannot be used by pySHACL.
+
+    >>> validate(Graph()).conforms
+    True
+    """
+    shapes_graph = resources.shapes() if shapes is None else shapes
+    work = _union(data)
+    work += resources.ontology()
+    try:
+        conforms, report_graph, _ = shacl_validate(
+            work,
+            shacl_graph=shapes_graph,
+            inference="none",
+            inplace=True,  # `work` is our own copy
+            allow_warnings=True,
+        )
+    except (ReportableRuntimeError, re.error) as error:
+        raise ShapesError(f"the shapes cannot be used: {_first_line(str(error))}") from error
+    if not isinstance(report_graph, Graph):  # pySHACL returns, not raises, a ValidationFailure
+        raise ShapesError(f"the shapes cannot be used: {_first_line(str(report_graph))}")
+    results = _results(report_graph, labels_from=work)
+    return Report(conforms=bool(conforms), results=results, graph=report_graph)
+
+
+def check_shapes(shapes: Graph) -> None:
+    """Check that a shapes graph is itself valid SHACL.
+
+    Runs pySHACL's meta-SHACL (the SHACL-for-SHACL shapes), compiles every
+    ``sh:pattern`` (pySHACL only does so when a value reaches it), then runs
+    the shapes once, so that errors pySHACL finds while loading are caught too.
+
+    Args:
+        shapes: the shapes graph to check.
+
+    Raises:
+        ShapesError: with a one-line message naming the first problem.
+    """
+    conforms, report_graph, _ = meta_validate(shapes, inference="rdfs")
+    if not conforms:
+        results = _results(report_graph, labels_from=shapes)
+        first = results[0]
+        focus = next(n for n in report_graph.objects(None, SH.focusNode) if str(n) == first.focus)
+        where = _describe_shape(shapes, focus)
+        path = f" {shorten(first.path)}" if first.path else ""
+        value = f" (value: {first.value})" if first.value is not None else ""
+        more = f" (and {len(results) - 1} more problems)" if len(results) > 1 else ""
+        raise ShapesError(f"the shapes are not valid SHACL: {where}{path}: {first.message}{value}{more}")
+    for shape, pattern in shapes.subject_objects(SH.pattern):
+        try:
+            re.compile(str(pattern))
+        except re.error as error:
+            where = _describe_shape(shapes, shape)
+            message = f'the shapes are not valid SHACL: {where} sh:pattern "{pattern}": {error}'
+            raise ShapesError(message) from error
+    validate(Graph(), shapes)
+
+
+def shorten(iri: str) -> str:
+    """Shorten an IRI with the project prefixes (``kg:``, ``kgr:``, ...).
+
+    >>> shorten("https://kg.example.org/id/entity/green-zone")
+    'kgr:entity/green-zone'
+    >>> shorten("urn:x")
+    'urn:x'
+    """
+    for prefix, namespace in _SHORT_PREFIXES:
+        if iri.startswith(namespace) and len(iri) > len(namespace):
+            return f"{prefix}:{iri[len(namespace) :]}"
+    return iri
+
+
+def _describe_shape(shapes: Graph, node: Node) -> str:
+    """Name a shape node; a blank node is named by its path and parent shape."""
+    if not isinstance(node, BNode):
+        return shorten(str(node))
+    path = shapes.value(node, SH.path)
+    parent = shapes.value(None, SH.property, node)
+    described = f"the property shape on {shorten(str(path))}" if isinstance(path, URIRef) else "a shape"
+    if isinstance(parent, URIRef):
+        described += f" of {shorten(str(parent))}"
+    return described
+
+
+def _union(data: Graph) -> Graph:
+    """A fresh plain graph holding every triple of ``data`` (all named graphs)."""
+    union = Graph()
+    if isinstance(data, (Dataset, ConjunctiveGraph)):
+        for s, p, o, _ in data.quads((None, None, None, None)):
+            union.add((s, p, o))
+    else:
+        union += data
+    return union
+
+
+def _results(report: Graph, labels_from: Graph) -> tuple[ValidationResult, ...]:
+    results = set()
+    for node in report.objects(None, SH.result):
+        focus = report.value(node, SH.focusNode)
+        path = report.value(node, SH.resultPath)
+        severity = report.value(node, SH.resultSeverity)
+        value = report.value(node, SH.value)
+        messages = sorted(str(m) for m in report.objects(node, SH.resultMessage))
+        results.add(
+            ValidationResult(
+                focus=str(focus),
+                focus_label=_label(labels_from, focus) if focus is not None else None,
+                path=str(path) if isinstance(path, URIRef) else None,
+                message=" ".join(messages) or "(no message)",
+                severity=_local_name(severity) if severity is not None else "Violation",
+                value=None if value == focus else _value(value),
+            )
+        )
+    return tuple(
+        sorted(
+            results,
+            key=lambda r: (
+                _SEVERITY_ORDER.get(r.severity, 9),
+                r.focus,
+                r.path or "",
+                r.message,
+                r.value or "",
+            ),
+        )
+    )
+
+
+def _label(graph: Graph, node: Node) -> str | None:
+    labels = [label for label in graph.objects(node, RDFS.label) if isinstance(label, Literal)]
+    if not labels:
+        return None
+    for lang in ("en", None, "fr"):
+        for label in sorted(labels):
+            if label.language == lang:
+                return str(label)
+    return str(sorted(labels)[0])
+
+
+def _value(value: Node | None) -> str | None:
+    if value is None or isinstance(value, BNode):
+        return None
+    return str(value)
+
+
+def _local_name(iri: Node) -> str:
+    text = str(iri)
+    return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return " ".join(lines[:2]) if lines else "unknown error"

@@ -1,0 +1,51 @@
+"""Shared fixtures: the real French pipeline and one build of the seed articles per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kg.lexicon import Lexicon, load_lexicon
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(scope="session")
+def fr_lexicon() -> Lexicon:
+    return load_lexicon("fr")
+
+
+@pytest.fixture(scope="session")
+def fr_nlp():
+    from kg.nlp import load_pipeline
+
+    return load_pipeline("fr")
+
+
+@pytest.fixture(scope="session")
+def seed_graph_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed articles built once into Turtle through the library (the CLI tests build their own)."""
+    from kg.pipeline import build
+    from kg.store import save
+
+    out = tmp_path_factory.mktemp("seed-build") / "kg.ttl"
+    result = build([SEEDS])
+    save(result.dataset, out, "turtle")
+    return out
+
+
+@pytest.fixture(scope="session")
+def seed_extractions():
+    """Per-article extraction records of the seeds."""
+    from kg.pipeline import extract_all, read_all
+
+    articles, _ = read_all([SEEDS])
+    return {x.article.id: x for x in extract_all(articles)}
+
+
+def write_article(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path

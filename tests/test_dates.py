@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from kg.extractors.dates import ResolvedDate, TimeParser, compatible, finer, resolve
+from kg.lexicon import load_lexicon
+
+
+@pytest.fixture(scope="module")
+def parser() -> TimeParser:
+    return TimeParser(load_lexicon("fr"))
+
+
+def _resolve_first(parser: TimeParser, text: str, ref: date | None, precision: str | None) -> str | None:
+    expressions = parser.find(text)
+    assert expressions, f"no time expression found in {text!r}"
+    resolved = resolve(expressions[0], ref, precision)
+    return resolved.iso if resolved else None
+
+
+@pytest.mark.parametrize(
+    ("text", "ref", "precision", "expected"),
+    [
+        ("jeudi soir", date(2024, 1, 28), "day", "2024-01-25"),  # 28 Jan 2024 is a Sunday
+        ("samedi", date(2024, 1, 27), "day", "2024-01-20"),  # same weekday as publication: the week before
+        ("samedi soir", date(2020, 7, 1), "month", "2020-07"),  # month-level publication keeps month precision
+        ("vendredi vers 2h50", None, None, None),
+        ("fin décembre", date(2020, 2, 1), "month", "2019-12"),
+        ("en mars", date(2020, 7, 1), "month", "2020-03"),
+        ("En juin", date(2020, 7, 1), "month", "2020-06"),
+        ("le 16 février à 15 h 24", date(2020, 2, 1), "month", "2020-02-16"),
+        ("le 18 juin", date(2020, 7, 1), "month", "2020-06-18"),
+        ("le 3 janvier 2020", None, None, "2020-01-03"),
+        ("de janvier 2020", None, None, "2020-01"),
+        ("l'année dernière", date(2023, 10, 20), "day", "2022"),
+        ("en 2019", None, None, "2019"),
+    ],
+)
+def test_dates_resolution(parser: TimeParser, text: str, ref: date | None, precision: str | None,
+                          expected: str | None) -> None:
+    assert _resolve_first(parser, text, ref, precision) == expected
+
+
+def test_dates_find_marks_night_and_early(parser: TimeParser) -> None:
+    night = parser.find("jeudi soir, trois obus")[0]
+    early = parser.find("vendredi vers 2h50 du matin")[0]
+    assert night.night and not night.early
+    assert early.early and early.weekday == 4
+
+
+def test_dates_same_time_marker(parser: TimeParser) -> None:
+    assert parser.find("Simultanément, plusieurs explosions")[0].same_as_previous
+
+
+def test_dates_compatible_and_finer() -> None:
+    month = ResolvedDate("2020-02", "month")
+    day = ResolvedDate("2020-02-16", "day")
+    other = ResolvedDate("2020-03", "month")
+    assert compatible(month, day) and not compatible(other, day)
+    assert compatible(None, day)
+    assert finer(month, day) == day
