@@ -88,7 +88,7 @@ def events_table(data: Graph) -> list[dict[str, object]]:
     Raises:
         InputError: an attack kind or status has no ``skos:notation``.
     """
-    result = queries.run(queries.with_vocabulary(data), queries.load_query("events"), with_ontology=False)
+    result = queries.run(data, queries.load_query("events"))  # joined with the ontology codes
     fields: dict[str, dict[str, list[dict[str, Node | None]]]] = defaultdict(lambda: defaultdict(list))
     for row in result.rows:
         fields[str(row["event"])][str(row["field"])].append(row)
@@ -97,7 +97,10 @@ def events_table(data: Graph) -> list[dict[str, object]]:
 
 
 def _event_row(event: str, by_field: dict[str, list[dict[str, Node | None]]]) -> dict[str, object]:
-    labels = {name: _labels_by_node(by_field.get(name, [])) for name in (*_ACTOR_LIST_FIELDS, "location", "launch_site")}
+    labels = {
+        name: _labels_by_node(by_field.get(name, []))
+        for name in (*_ACTOR_LIST_FIELDS, "location", "launch_site")
+    }
     locations = sorted({_pick_label(node, names) for node, names in labels["location"].items()})
     launch_sites = sorted({_pick_label(node, names) for node, names in labels["launch_site"].items()})
     row: dict[str, object] = {
@@ -176,7 +179,7 @@ def entities_table(data: Graph) -> list[dict[str, object]]:
     (empty for gazetteer places only pulled in as ancestors). Entities are
     sorted by type, then label, then IRI.
     """
-    result = queries.run(queries.with_vocabulary(data), queries.load_query("entities"), with_ontology=False)
+    result = queries.run(data, queries.load_query("entities"))  # joined with the class tree
     fields: dict[str, dict[str, list[Node]]] = defaultdict(lambda: defaultdict(list))
     for row in result.rows:
         value = row["value"]
@@ -227,7 +230,9 @@ def _labels_by_node(rows: list[dict[str, Node | None]]) -> dict[Node, list[Node]
 
 def _pick_label(node: Node, labels: Sequence[Node]) -> str:
     """The English label, else a label without language, else any label, else the IRI's last segment."""
-    english = sorted(str(v) for v in labels if isinstance(v, Literal) and (v.language or "").lower().startswith("en"))
+    english = sorted(
+        str(v) for v in labels if isinstance(v, Literal) and (v.language or "").lower().startswith("en")
+    )
     if english:
         return english[0]
     ranked = sorted(labels, key=lambda v: (bool(getattr(v, "language", None)), str(v)))
@@ -243,7 +248,9 @@ def _label_list(labels: dict[Node, list[Node]]) -> list[str]:
 # ---------------------------------------------------------------- output
 
 
-def table_text(rows: Sequence[dict[str, object]], fmt: str | TableFormat, columns: Sequence[str] | None = None) -> str:
+def table_text(
+    rows: Sequence[dict[str, object]], fmt: str | TableFormat, columns: Sequence[str] | None = None
+) -> str:
     """Render table rows as JSON (an array, ``indent=1``, UTF-8 kept) or CSV (lists joined by ``" | "``).
 
     Args:
@@ -273,7 +280,9 @@ def write_table(
     fmt: str | TableFormat,
     columns: Sequence[str] | None = None,
 ) -> None:
-    """Write table rows to a file atomically (see ``kg.store.write_text_atomic``), or to stdout when path is None.
+    """Write table rows to a file atomically, or to stdout when ``path`` is None.
+
+    The file is replaced through ``kg.store.write_text_atomic``.
 
     Raises:
         UsageError: unknown format.
@@ -287,7 +296,10 @@ def write_table(
 
 
 def serialize(data: Graph, fmt: str) -> str:
-    """The graph as ``turtle``, ``nt``, ``jsonld`` or ``trig`` text, deterministic (see ``kg.store.serialize``)."""
+    """The graph as ``turtle``, ``nt``, ``jsonld`` or ``trig`` text, deterministic.
+
+    See ``kg.store.serialize``, which this reuses.
+    """
     return store.serialize(data, fmt)
 
 

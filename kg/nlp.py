@@ -23,6 +23,8 @@ from spacy.util import filter_spans
 from kg.gazetteer import GazetteerIndex, fold, load_index
 
 GAZETTEER_SPANS = "kg_gazetteer"
+NESTED_SPANS = "kg_gazetteer_nested"
+NESTABLE_KINDS = frozenset({"City", "Province", "Country", "District"})
 MODELS = {"fr": "fr_core_news_sm"}
 _ACRONYM_MAX = 5
 
@@ -68,7 +70,14 @@ class GazetteerMatcher:
                 iri = doc.vocab.strings[match_id]
                 entry = self.index.entries[URIRef(iri)]
                 spans.append(Span(doc, start, end, label=entry.kind, kb_id=entry.slug))
-        doc.spans[GAZETTEER_SPANS] = filter_spans(spans)
+        kept = filter_spans(spans)
+        doc.spans[GAZETTEER_SPANS] = kept
+        # a place named inside a longer name ("l'aéroport international de Bagdad") is mentioned too
+        doc.spans[NESTED_SPANS] = [
+            s for s in spans
+            if s.label_ in NESTABLE_KINDS and not any(s.start == k.start and s.end == k.end for k in kept)
+            and any(k.start <= s.start and s.end <= k.end for k in kept)
+        ]
         return doc
 
 

@@ -2,7 +2,7 @@
 
 The ontology terms are a closed ``DefinedNamespace`` so that a typo in an
 extractor fails at import time instead of writing a silent, undeclared term
-into the graph; ``tests/test_ns.py`` keeps this list in sync with
+into the graph; ``tests/test_ontology.py`` keeps this list in sync with
 ``ontology/kg.ttl``. IRIs for entities, articles, mentions and events are
 minted here and only here, from content (slugs and hashes), never from
 counters or clocks, so rebuilding the same articles gives the same IRIs.

@@ -8,8 +8,13 @@ query is a read-only SPARQL query, and binds parameters as RDF terms through
 rdflib's ``initBindings``: a parameter value is never pasted into query text,
 so a value such as ``x" } ; DROP ALL ; #`` stays a string that matches
 nothing. A query whose name ends in ``-violation`` states a rule of the
-model: it must return no rows on a valid graph. Results come back as a small
-``QueryResult`` that prints as an aligned table, CSV or JSON.
+model: it must return no rows on a valid graph. By default a query runs over
+a copy of the data joined with a few ontology statements (the ``skos:notation``
+codes of attack kinds and statuses, the ``kg:exportType`` of classes and the
+``rdfs:subClassOf`` tree; see ``with_vocabulary``), because a built graph holds
+instance data only and queries should print ``rocket`` rather than
+``kg:Rocket``. Results come back as a small ``QueryResult`` that prints as an
+aligned table, CSV or JSON.
 """
 
 from __future__ import annotations
@@ -193,7 +198,9 @@ def parse_query(text: str, name: str = "<query>", path: Path | None = None) -> S
     _prepare(text, where)
     for param in params:
         if not re.search(rf"[?$]{re.escape(param.name)}\b", _strip_comments(text)):
-            raise QueryError(f"{where}: parameter {param.name!r} is declared but ?{param.name} is not in the query")
+            raise QueryError(
+                f"{where}: parameter {param.name!r} is declared but ?{param.name} is not in the query"
+            )
     return StoredQuery(
         name=name,
         title=title or name,
@@ -255,7 +262,9 @@ def _parse_param(spec: str, where: str, line: int) -> Param:
         param_type = ParamType(type_name)
     except ValueError:
         choices = ", ".join(t.value for t in ParamType)
-        raise QueryError(f"{where}:{line}: parameter type {type_name!r} unknown; expected one of {choices}") from None
+        raise QueryError(
+            f"{where}:{line}: parameter type {type_name!r} unknown; expected one of {choices}"
+        ) from None
     if presence not in ("required", "optional"):
         raise QueryError(f"{where}:{line}: expected 'required' or 'optional', found {presence!r}")
     return Param(name, param_type, presence == "required", parts[3].strip() if len(parts) > 3 else "")
@@ -337,7 +346,9 @@ def _to_term(query: StoredQuery, param: Param, value: str) -> Identifier:
         return _date_term(query, param, value)
     if param.type is ParamType.INTEGER:
         if not re.fullmatch(r"[+-]?\d+", value):
-            raise QueryError(f"query {query.name!r}: parameter {param.name!r} expects an integer, got {value!r}")
+            raise QueryError(
+                f"query {query.name!r}: parameter {param.name!r} expects an integer, got {value!r}"
+            )
         return Literal(int(value), datatype=XSD.integer)
     return Literal(value)
 
@@ -350,10 +361,14 @@ def _entity_term(query: StoredQuery, param: Param, value: str) -> URIRef:
     if value.startswith("kgr:"):
         local = value[len("kgr:") :]
         if not local or _IRI_FORBIDDEN.search(local):
-            raise QueryError(f"query {query.name!r}: parameter {param.name!r} is not a valid kgr: name: {value!r}")
+            raise QueryError(
+                f"query {query.name!r}: parameter {param.name!r} is not a valid kgr: name: {value!r}"
+            )
         return KGR[local]
     if not value:
-        raise QueryError(f"query {query.name!r}: parameter {param.name!r} is empty; give a slug like camp-taji")
+        raise QueryError(
+            f"query {query.name!r}: parameter {param.name!r} is empty; give a slug like camp-taji"
+        )
     return entity_iri(slugify(value))
 
 
@@ -367,7 +382,8 @@ def _date_term(query: StoredQuery, param: Param, value: str) -> Literal:
                 break
             return Literal(value, datatype=datatype)
     raise QueryError(
-        f"query {query.name!r}: parameter {param.name!r} expects a date YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}"
+        f"query {query.name!r}: parameter {param.name!r} expects a date "
+        f"YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}"
     )
 
 

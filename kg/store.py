@@ -345,7 +345,9 @@ def _describe_parse_error(path: Path, rdf_format: RDFFormat, exc: Exception, tex
         line = _find_bad_line(text, rdf_format, why)
         if line is not None:
             why = f"cannot parse the statement {text.splitlines()[line - 1].strip()!r}"
-    where = f"{path}:{line}:{col}" if col is not None else (f"{path}:{line}" if line is not None else f"{path}")
+    where = (
+        f"{path}:{line}:{col}" if col is not None else (f"{path}:{line}" if line is not None else f"{path}")
+    )
     return _one_line(f"{where}: {display} syntax error: {why}")
 
 

@@ -17,7 +17,7 @@ from spacy.tokens import Doc, Span, Token
 from kg.gazetteer import PLACE_KINDS, TARGET_KINDS, Entry, GazetteerIndex, fold
 from kg.lexicon import Lexicon
 from kg.ns import slugify
-from kg.nlp import GAZETTEER_SPANS
+from kg.nlp import GAZETTEER_SPANS, NESTED_SPANS
 from kg.records import EntityMention, EntityRecord
 
 _NAME_PARTICLES = frozenset({"al", "el", "ez", "ad", "ed", "as", "ash", "bin", "ibn", "abu", "abou", "umm", "oum", "bani",
@@ -64,6 +64,9 @@ class EntityExtractor:
         taken = [False] * len(doc)
         gazetteer_spans = list(doc.spans.get(GAZETTEER_SPANS, []))
 
+        for hit in self._collectives(doc):
+            found.append(hit)
+            taken[hit.start:hit.end] = [True] * (hit.end - hit.start)
         for start, end, kind in self._head_phrases(doc):
             hit = self._resolve_headed(doc, start, end, kind, gazetteer_spans)
             if hit and not any(taken[hit.start:hit.end]):
@@ -75,10 +78,14 @@ class EntityExtractor:
             entry = self.index.entries[self.index_iri(span.kb_id_)]
             found.append(_Found(span.start, span.end, entry.slug, self._record(entry, span.text)))
             taken[span.start:span.end] = [True] * (span.end - span.start)
-        for hit in [*self._collectives(doc), *self._titled_persons(doc, gazetteer_spans), *self._ner_persons(doc)]:
+        for hit in [*self._titled_persons(doc, gazetteer_spans), *self._ner_persons(doc)]:
             if not any(taken[hit.start:hit.end]):
                 found.append(hit)
                 taken[hit.start:hit.end] = [True] * (hit.end - hit.start)
+        for span in doc.spans.get(NESTED_SPANS, []):
+            if any(f.start <= span.start and span.end <= f.end and f.key != span.kb_id_ for f in found):
+                entry = self.index.entries[self.index_iri(span.kb_id_)]
+                found.append(_Found(span.start, span.end, entry.slug, self._record(entry, span.text)))
 
         records: dict[str, EntityRecord] = {}
         mentions: list[EntityMention] = []

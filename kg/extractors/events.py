@@ -127,11 +127,12 @@ class EventExtractor:
     ) -> list[Incident]:
         """Incidents reported in ``doc``, the article's headline incident first."""
         token_key: dict[int, str] = {}
-        for mention in mentions:
+        # longest mentions first: "l'aéroport international de Bagdad" owns its tokens, not the nested "Bagdad"
+        for mention in sorted(mentions, key=lambda m: m.start - m.end):
             span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
             if span is not None:
                 for token in span:
-                    token_key[token.i] = mention.key
+                    token_key.setdefault(token.i, mention.key)
         if reference is None:
             reference, reference_precision = self._anniversary_reference(doc)
         facts: list[SegmentFacts] = []
@@ -228,7 +229,11 @@ class EventExtractor:
                 window = [t.lower_ for t in doc[max(span.start, token.i - 2): token.i]]
                 if any(w in self.new_incident for w in window):
                     facts.new_marker = True
-                if window and window[-1] in self.anaphora and token.lower_ not in self.facility_heads:
+                # "l'attaque", "cette frappe", "les roquettes" point back; "les attaques" is a series
+                plural_attack = token.lower_ in _SPLIT_NOUNS and token.lower_.endswith("s")
+                if window and window[-1] in self.anaphora and token.lower_ not in self.facility_heads and not (
+                    plural_attack
+                ):
                     facts.anaphoric = True
         if "représailles" in lowered or "retaliat" in lowered:
             facts.new_marker = True

@@ -1,0 +1,541 @@
+"""Tests for kg.queries and the stored queries in queries/*.rq, run on the hand-made fixture graph."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rdflib import Dataset, Literal, URIRef, namespace  # namespace.XSD qualified: pytest probes globals
+
+from kg import queries, resources, store
+from kg.errors import QueryError, UsageError
+from kg.ns import KG, KGR, entity_iri
+
+# rdflib 7 warns about its own internal use of deprecated names while parsing and serialising
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:(ConjunctiveGraph|Dataset\.\w+) is deprecated:DeprecationWarning"
+)
+
+MINI_TRIG = Path(__file__).parent / "fixtures" / "graphs" / "mini.trig"
+STORED_NAMES = sorted(path.stem for path in resources.queries_dir().glob("*.rq"))
+VIOLATION_NAMES = [name for name in STORED_NAMES if name.endswith("-violation")]
+SAMPLE_PARAMS = {"entity-facts": {"entity": "camp-taji"}, "attacks-in-place": {"place": "baghdad"}}
+
+E1 = KGR["event/8856a72389db2f04"]  # US embassy, 4 vs 3 rockets
+E2 = KGR["event/30f8a83e13f7ed77"]  # Ain al-Asad drones
+E3 = KGR["event/df246a500bf79488"]  # foiled, Camp Taji
+E4 = KGR["event/650bcaa8ae1f0e8e"]  # Camp Taji, 3 killed
+E5 = KGR["event/a6fef69c406505eb"]  # Camp Taji, unattributed
+E6 = KGR["event/238dda249d191e59"]  # US airstrike at Al-Qaim
+INJECTION = 'x" } ; DROP ALL ; #'
+
+
+@pytest.fixture(scope="module")
+def mini() -> Dataset:
+    """The fixture graph, shared by tests that only read it."""
+    return store.load(MINI_TRIG)
+
+
+@pytest.fixture
+def fresh() -> Dataset:
+    """A private copy of the fixture graph that a test may break."""
+    return store.load(MINI_TRIG)
+
+
+def run(data: Dataset, name: str, **params: str) -> list[dict[str, object]]:
+    result = queries.run(data, queries.load_query(name), params)
+    return [{key: value for key, value in row.items()} for row in result.rows]
+
+
+def column(rows: list[dict[str, object]], name: str) -> list[object]:
+    return [row[name] for row in rows]
+
+
+# ---------------------------------------------------------------- every stored query
+
+
+def test_queries_collects_the_stored_queries() -> None:
+    stored = queries.list_queries()
+    assert [query.name for query in stored] == STORED_NAMES
+    assert len(stored) >= 12
+    assert len(VIOLATION_NAMES) >= 1
+
+
+@pytest.mark.parametrize("name", STORED_NAMES)
+def test_queries_every_stored_query_parses_and_runs_on_the_fixture(mini: Dataset, name: str) -> None:
+    query = queries.load_query(name)
+    assert query.title and query.title != name
+    assert query.description
+    result = queries.run(mini, query, SAMPLE_PARAMS.get(name))
+    assert result.variables
+    if not query.is_violation:
+        assert result.rows, f"{name} returns nothing on the fixture"
+
+
+@pytest.mark.parametrize("name", STORED_NAMES)
+def test_queries_use_only_terms_declared_in_the_ontology(name: str) -> None:
+    text = (resources.queries_dir() / f"{name}.rq").read_text(encoding="utf-8")
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    declared = set(resources.ontology().subjects())
+    used = {KG._NS[term] for term in re.findall(r"\bkg:(\w+)", body)}
+    assert used, f"{name} uses no kg: term"
+    assert used <= declared, f"{name} uses undeclared terms: {sorted(used - declared)}"
+
+
+def test_queries_every_required_param_has_a_sample_value() -> None:
+    required = {q.name for q in queries.list_queries() if any(p.required for p in q.params)}
+    assert required == set(SAMPLE_PARAMS)
+
+
+@pytest.mark.parametrize("name", VIOLATION_NAMES)
+def test_queries_violation_queries_return_no_rows_on_the_fixture(mini: Dataset, name: str) -> None:
+    assert run(mini, name) == []
+
+
+def drop_evidence_of_e5(data: Dataset) -> URIRef:
+    data.remove((E5, KG.hasEvidence, None, None))
+    return E5
+
+
+def make_mention_end_before_start(data: Dataset) -> URIRef:
+    mention = KGR["mention/101-c3d8e6f41a2b9077/335-344"]
+    data.remove((mention, KG.endChar, None, None))
+    data.graph(KGR["graph/article/101-c3d8e6f41a2b9077"]).add((mention, KG.endChar, Literal(300)))
+    return mention
+
+
+def drop_labels_of_taji(data: Dataset) -> URIRef:
+    data.remove((entity_iri("taji"), namespace.RDFS.label, None, None))
+    return entity_iri("taji")
+
+
+BREAKERS: dict[str, Callable[[Dataset], URIRef]] = {
+    "event-without-evidence-violation": drop_evidence_of_e5,
+    "mention-offsets-violation": make_mention_end_before_start,
+    "entity-without-label-violation": drop_labels_of_taji,
+}
+
+
+def test_queries_every_violation_query_has_a_broken_fixture() -> None:
+    assert set(BREAKERS) == set(VIOLATION_NAMES)
+
+
+@pytest.mark.parametrize("name", sorted(BREAKERS))
+def test_queries_violation_queries_find_the_broken_node(fresh: Dataset, name: str) -> None:
+    broken = BREAKERS[name](fresh)
+    rows = run(fresh, name)
+    assert broken in column(rows, "focus")
+    assert all(isinstance(row["message"], Literal) and str(row["message"]) for row in rows)
+
+
+# ---------------------------------------------------------------- asserted answers
+
+
+def test_queries_bases_attacked_more_than_once_counts_camp_taji_twice(mini: Dataset) -> None:
+    rows = run(mini, "bases-attacked-more-than-once")
+    # three attacks target Camp Taji but one was foiled; Ain al-Asad was hit once
+    assert [(row["base"], str(row["baseLabel"]), int(row["attacks"])) for row in rows] == [
+        (entity_iri("camp-taji"), "Camp Taji", 2)
+    ]
+    assert str(rows[0]["dates"]) == "2020-03"
+
+
+@pytest.mark.parametrize(
+    ("place", "events"),
+    [
+        ("baghdad", {E1}),  # Green Zone partOf Baghdad; embassy locatedIn Green Zone
+        ("green-zone", {E1}),
+        ("baghdad-governorate", {E1, E3, E4, E5}),  # Camp Taji locatedIn Taji partOf the governorate
+        ("anbar", {E2, E6}),
+        ("iraq", {E1, E2, E3, E4, E5, E6}),
+        ("dora", set()),  # a launch site is not where the attack happened
+    ],
+)
+def test_queries_attacks_in_place_follows_part_of_chains(
+    mini: Dataset, place: str, events: set[URIRef]
+) -> None:
+    assert set(column(run(mini, "attacks-in-place", place=place), "event")) == events
+
+
+@pytest.mark.parametrize("spelling", ["baghdad", "Baghdad", "kgr:entity/baghdad", str(entity_iri("baghdad"))])
+def test_queries_entity_params_accept_slug_name_prefixed_name_and_iri(mini: Dataset, spelling: str) -> None:
+    rows = run(mini, "attacks-in-place", place=spelling)
+    assert column(rows, "event") == [E1]
+    assert str(rows[0]["via"]) == "Green Zone, US Embassy Baghdad"
+
+
+def test_queries_attacks_in_place_uses_occurred_in_of_a_reasoned_graph(fresh: Dataset) -> None:
+    fresh.remove((E6, KG.location, None, None))
+    fresh.remove((E6, KG.target, None, None))
+    assert E6 not in column(run(fresh, "attacks-in-place", place="anbar"), "event")
+    fresh.graph(KGR["graph/inferred"]).add((E6, KG.occurredIn, entity_iri("iraq")))
+    assert E6 in column(run(fresh, "attacks-in-place", place="iraq"), "event")
+
+
+def test_queries_disputed_events_finds_the_four_versus_three_rockets(mini: Dataset) -> None:
+    rows = run(mini, "disputed-events")
+    assert [(row["event"], int(row["sourceCount"]), row["property"]) for row in rows] == [
+        (E1, 2, KG.projectileCount)
+    ]
+    # the two dates 2022-01-13 and 2022-01 agree (one is more precise); injured agrees
+    assert str(rows[0]["values"]).split(" | ") == [
+        "4 (100_5a1f0c2e9b7d4e31.txt)",
+        "3 (101_c3d8e6f41a2b9077.txt)",
+    ]
+
+
+def test_queries_disputed_events_reports_conflicting_dates(fresh: Dataset) -> None:
+    report = KGR["report/8856a72389db2f04/101-c3d8e6f41a2b9077"]
+    fresh.remove((report, KG.date, None, None))
+    fresh.graph(KGR["graph/article/101-c3d8e6f41a2b9077"]).add(
+        (report, KG.date, Literal("2022-01-12", datatype=namespace.XSD.date))
+    )
+    properties = column(run(fresh, "disputed-events"), "property")
+    assert properties == [KG.date, KG.projectileCount]
+
+
+def test_queries_attacks_by_group_keeps_claims_and_blame_apart(mini: Dataset) -> None:
+    rows = run(mini, "attacks-by-group")
+    assert {(row["group"], str(row["relation"]), int(row["attacks"])) for row in rows} == {
+        (entity_iri("iran-backed-militias"), "attributed", 1),
+        (entity_iri("islamic-resistance-in-iraq"), "claimed", 1),
+        (entity_iri("kataib-hezbollah"), "attributed", 2),
+        (entity_iri("united-states"), "perpetrated", 1),
+    }
+
+
+def test_queries_attacks_by_group_with_group_param(mini: Dataset) -> None:
+    rows = run(mini, "attacks-by-group", group="kataib-hezbollah")
+    assert [(str(row["groupLabel"]), str(row["relation"]), int(row["attacks"])) for row in rows] == [
+        ("Kataib Hezbollah", "attributed", 2)
+    ]
+    assert str(rows[0]["dates"]) == "2020-03, 2023-10-19"
+
+
+def test_queries_attacks_by_group_reads_attribution_nodes_without_attributed_to(fresh: Dataset) -> None:
+    fresh.remove((None, KG.attributedTo, None, None))
+    rows = run(fresh, "attacks-by-group", group="kataib-hezbollah")
+    assert [(str(row["relation"]), int(row["attacks"])) for row in rows] == [("attributed", 2)]
+
+
+def test_queries_attacks_by_target_counts_and_filters_by_kind(mini: Dataset) -> None:
+    rows = run(mini, "attacks-by-target")
+    assert [(str(r["targetLabel"]), int(r["attacks"]), int(r["foiled"])) for r in rows] == [
+        ("Camp Taji", 3, 1),
+        ("Ain al-Asad Air Base", 1, 0),
+        ("Kataib Hezbollah", 1, 0),
+        ("US Embassy Baghdad", 1, 0),
+    ]
+    assert (str(rows[0]["firstDate"]), str(rows[0]["lastDate"])) == ("2020-03", "2022-01")
+    assert column(run(mini, "attacks-by-target", kind="drone"), "target") == [entity_iri("ain-al-asad")]
+    assert len(run(mini, "attacks-by-target", kind="ROCKET")) == 2
+
+
+def test_queries_timeline_orders_by_date_and_filters_at_each_precision(mini: Dataset) -> None:
+    rows = run(mini, "timeline")
+    assert column(rows, "event") == [E6, E4, E5, E3, E1, E2]
+    first = rows[4]
+    assert (str(first["when"]), str(first["status"]), str(first["kinds"])) == (
+        "2022-01-13",
+        "carried_out",
+        "rocket",
+    )
+    assert str(first["sources"]) == "100_5a1f0c2e9b7d4e31.txt, 101_c3d8e6f41a2b9077.txt"
+    # E3 is dated 2022-01: it may have happened after the 15th, so it is kept
+    assert column(run(mini, "timeline", since="2022-01-15"), "event") == [E3, E2]
+    assert column(run(mini, "timeline", until="2020"), "event") == [E6, E4, E5]
+    assert column(run(mini, "timeline", since="2020-03-01", until="2022-01-13"), "event") == [E4, E5, E3, E1]
+
+
+def test_queries_timeline_lists_undated_attacks_last(fresh: Dataset) -> None:
+    fresh.remove((E6, KG.date, None, None))
+    assert column(run(fresh, "timeline"), "event")[-1] == E6
+
+
+def test_queries_unattributed_and_foiled_attacks(mini: Dataset) -> None:
+    assert column(run(mini, "unattributed-attacks"), "event") == [E5, E3]
+    foiled = run(mini, "foiled-attacks")
+    assert column(foiled, "event") == [E3]
+    assert (str(foiled[0]["targets"]), str(foiled[0]["location"])) == ("Camp Taji", "Umm al-Azam")
+
+
+def test_queries_casualties_keep_unknown_apart_from_zero(mini: Dataset) -> None:
+    rows = run(mini, "casualties-by-target-and-year")
+    table = {
+        (str(r["targetLabel"]), int(r["attackYear"])): (
+            int(r["attacks"]),
+            None if r["killed"] is None else int(r["killed"]),
+            None if r["injured"] is None else int(r["injured"]),
+        )
+        for r in rows
+    }
+    assert table == {
+        ("Ain al-Asad Air Base", 2023): (1, None, None),
+        ("Camp Taji", 2020): (2, 3, 5),
+        ("Camp Taji", 2022): (1, None, None),
+        ("Kataib Hezbollah", 2019): (1, 25, None),
+        ("US Embassy Baghdad", 2022): (1, None, 2),
+    }
+    assert [str(r["targetLabel"]) for r in run(mini, "casualties-by-target-and-year", year="2020")] == [
+        "Camp Taji"
+    ]
+
+
+def test_queries_accusations_name_accuser_or_leave_it_empty(mini: Dataset) -> None:
+    rows = run(mini, "accusations")
+    assert [(r["event"], r["accused"], r["accuser"]) for r in rows] == [
+        (E4, entity_iri("kataib-hezbollah"), None),
+        (E1, entity_iri("iran-backed-militias"), entity_iri("united-states")),
+        (E2, entity_iri("kataib-hezbollah"), entity_iri("united-states")),
+    ]
+    assert str(rows[1]["evidence"]) == "Washington accuse les milices soutenues par l'Iran de ces attaques."
+    assert column(run(mini, "accusations", accused="iran-backed-militias"), "event") == [E1]
+
+
+def test_queries_entity_facts_lists_both_directions_with_sources(mini: Dataset) -> None:
+    rows = run(mini, "entity-facts", entity="camp-taji")
+    facts = {(str(r["direction"]), r["property"], r["value"]) for r in rows}
+    assert ("out", KG.locatedIn, entity_iri("taji")) in facts
+    assert {value for direction, prop, value in facts if direction == "in" and prop == KG.target} == {
+        E3,
+        E4,
+        E5,
+    }
+    assert not any(prop == KG.hasMention for _, prop, _ in facts)
+    located = next(r for r in rows if r["property"] == KG.locatedIn)
+    assert str(located["valueLabel"]) == "Taji"
+    assert str(located["sources"]) == "101_c3d8e6f41a2b9077.txt, 102_7e4b2d90f6a1c385.txt"
+
+
+def test_queries_launch_sites(mini: Dataset) -> None:
+    rows = run(mini, "launch-sites")
+    assert [(str(r["siteLabel"]), int(r["attacks"]), str(r["targets"])) for r in rows] == [
+        ("Dora", 1, "US Embassy Baghdad")
+    ]
+
+
+def test_queries_with_ontology_switch_changes_what_the_query_sees(mini: Dataset) -> None:
+    timeline = queries.load_query("timeline")
+    with_codes = queries.run(mini, timeline)
+    without = queries.run(mini, timeline, with_ontology=False)
+    assert {str(row["kinds"]) for row in with_codes.rows} == {"airstrike", "drone", "rocket"}
+    assert {str(row["kinds"]) for row in without.rows} == {"Airstrike", "Drone", "Rocket"}
+
+
+def test_queries_with_vocabulary_does_not_change_the_data(mini: Dataset) -> None:
+    before = len(mini)
+    copy = queries.with_vocabulary(mini)
+    assert len(mini) == before
+    assert len(copy) == before + len(queries.vocabulary())
+    assert (KG.Rocket, URIRef("http://www.w3.org/2004/02/skos/core#notation"), Literal("rocket")) in copy
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def test_queries_missing_required_param_names_it_and_lists_accepted(mini: Dataset) -> None:
+    with pytest.raises(QueryError, match=r"needs parameter 'place'; it accepts: place \(entity, required\)"):
+        run(mini, "attacks-in-place")
+
+
+def test_queries_unknown_param_names_it_and_lists_accepted(mini: Dataset) -> None:
+    with pytest.raises(QueryError, match=r"has no parameter 'groop'; it accepts: group \(entity, optional\)"):
+        run(mini, "attacks-by-group", groop="kataib-hezbollah")
+
+
+def test_queries_param_on_query_without_params_says_how_to_declare(mini: Dataset) -> None:
+    with pytest.raises(QueryError, match="declare them in the header"):
+        run(mini, "launch-sites", place="dora")
+
+
+def test_queries_injection_string_is_only_a_value_that_matches_nothing(fresh: Dataset) -> None:
+    size = len(fresh)
+    assert run(fresh, "attacks-by-target", kind=INJECTION) == []
+    assert run(fresh, "attacks-in-place", place=INJECTION) == []
+    assert run(fresh, "accusations", accused=INJECTION) == []
+    assert len(fresh) == size
+
+
+@pytest.mark.parametrize(
+    ("value", "datatype"),
+    [
+        ("2020", namespace.XSD.gYear),
+        ("2020-03", namespace.XSD.gYearMonth),
+        ("2020-03-11", namespace.XSD.date),
+    ],
+)
+def test_queries_date_params_are_typed_by_precision(value: str, datatype: URIRef) -> None:
+    bound = queries.bind_params(queries.load_query("timeline"), {"since": value})
+    assert bound == {"since": Literal(value, datatype=datatype)}
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("timeline", {"since": "2020-02-30"}, "expects a date"),
+        ("timeline", {"until": "March 2020"}, "expects a date"),
+        ("casualties-by-target-and-year", {"year": "twenty"}, "expects an integer"),
+        ("attacks-in-place", {"place": "https://kg.example.org/id/entity/a b"}, "not a valid IRI"),
+        ("attacks-in-place", {"place": "kgr:"}, "not a valid kgr: name"),
+        ("attacks-in-place", {"place": "  "}, "is empty"),
+    ],
+)
+def test_queries_bad_param_values_are_refused(name: str, params: dict[str, str], message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        queries.bind_params(queries.load_query(name), params)
+
+
+def test_queries_integer_param_is_typed_integer() -> None:
+    bound = queries.bind_params(queries.load_query("casualties-by-target-and-year"), {"year": "2020"})
+    assert bound == {"year": Literal(2020, datatype=namespace.XSD.integer)}
+
+
+# ---------------------------------------------------------------- loading and parsing
+
+
+def test_queries_unknown_name_lists_stored_queries() -> None:
+    with pytest.raises(
+        QueryError, match=r"unknown query 'atacks'; stored queries are: accusations, attacks-by-group"
+    ):
+        queries.load_query("atacks")
+
+
+def test_queries_load_query_from_a_path_reads_its_header(tmp_path: Path, mini: Dataset) -> None:
+    path = tmp_path / "my.rq"
+    path.write_text(
+        "# title: Members of a group\n"
+        "# description: Groups that are members of another one,\n"
+        "#   with their labels.\n"
+        "# param: parent  entity  required  The parent group\n"
+        "PREFIX kg: <https://kg.example.org/ontology#>\n"
+        "SELECT ?member WHERE { ?member kg:memberOf ?parent }\n",
+        encoding="utf-8",
+    )
+    query = queries.load_query(str(path))
+    assert (query.name, query.title, query.path) == ("my", "Members of a group", path)
+    assert query.description == "Groups that are members of another one, with their labels."
+    assert query.params == (queries.Param("parent", queries.ParamType.ENTITY, True, "The parent group"),)
+    rows = queries.run(mini, query, {"parent": "popular-mobilization-forces"}).rows
+    assert rows == [{"member": entity_iri("kataib-hezbollah")}]
+
+
+def test_queries_query_file_without_header_uses_defaults_and_project_prefixes(
+    tmp_path: Path, mini: Dataset
+) -> None:
+    path = tmp_path / "count.rq"
+    path.write_text("SELECT (COUNT(?e) AS ?n) WHERE { ?e a kg:Attack }\n", encoding="utf-8")
+    query = queries.load_query(path)
+    assert (query.title, query.description, query.params) == ("count", "", ())
+    assert int(queries.run(mini, query).rows[0]["n"]) == 6
+
+
+def test_queries_missing_query_file(tmp_path: Path) -> None:
+    with pytest.raises(QueryError, match="query file not found"):
+        queries.load_query(str(tmp_path / "nope.rq"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DELETE WHERE { ?s ?p ?o }",
+        "PREFIX e: <http://e.org/>\nINSERT DATA { e:a e:b e:c }",
+        "# title: sneaky\nDROP ALL",
+    ],
+)
+def test_queries_update_requests_are_refused(text: str) -> None:
+    with pytest.raises(QueryError, match="read-only"):
+        queries.parse_query(text)
+
+
+def test_queries_syntax_error_reports_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "broken.rq"
+    path.write_text(
+        "# title: Broken\n# description: Misses a brace.\n\nSELECT ?x WHERE {\n  ?x ?y ?z .\n  FILTER( }\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(QueryError, match=rf"{path.name}:6:3: SPARQL syntax error"):
+        queries.load_query(path)
+
+
+def test_queries_unknown_prefix_is_a_query_error() -> None:
+    with pytest.raises(QueryError, match="Unknown namespace prefix"):
+        queries.parse_query("SELECT ?x WHERE { ?x foo:bar ?y }")
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (
+            "# param: group  actor  optional  x",
+            r"<q>:1: parameter type 'actor' unknown; expected one of entity",
+        ),
+        ("# param: group  entity  maybe  x", r"<q>:1: expected 'required' or 'optional'"),
+        ("# param: group", r"<q>:1: malformed param line"),
+        ("# param: 9lives  entity  optional  x", "is not a SPARQL variable name"),
+        ("# param: g  entity  optional  x\n# param: g  string  optional  y", "declared twice"),
+        ("# param: other  entity  optional  x", r"'other' is declared but \?other is not in the query"),
+    ],
+)
+def test_queries_malformed_headers_are_refused(header: str, message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        queries.parse_query(f"{header}\nSELECT ?g WHERE {{ ?g ?p ?o }}\n", name="<q>")
+
+
+def test_queries_ask_and_construct_results(mini: Dataset) -> None:
+    ask = queries.parse_query("ASK { ?e a kg:Attack ; kg:status kg:Foiled }", name="ask")
+    assert queries.run(mini, ask).rows == [{"ask": Literal(True)}]
+    construct = queries.parse_query(
+        "CONSTRUCT { ?e kg:target ?t } WHERE { ?e kg:target ?t ; kg:status kg:Foiled }", name="c"
+    )
+    result = queries.run(mini, construct)
+    assert result.variables == ["subject", "predicate", "object"]
+    assert result.rows == [{"subject": E3, "predicate": KG.target, "object": entity_iri("camp-taji")}]
+
+
+# ---------------------------------------------------------------- formatting
+
+
+@pytest.fixture(scope="module")
+def bases(mini: Dataset) -> queries.QueryResult:
+    return queries.run(mini, queries.load_query("bases-attacked-more-than-once"))
+
+
+def test_queries_format_table_aligns_columns_and_shortens_iris(bases: queries.QueryResult) -> None:
+    lines = queries.format_result(bases, "table").splitlines()
+    assert lines[0].split() == ["base", "baseLabel", "attacks", "dates"]
+    assert lines[2].split() == ["kgr:entity/camp-taji", "Camp", "Taji", "2", "2020-03"]
+    assert lines[0].index("baseLabel") == lines[2].index("Camp Taji")
+    assert lines[-1] == "(1 row)"
+
+
+def test_queries_format_csv_keeps_full_iris(bases: queries.QueryResult) -> None:
+    assert queries.format_result(bases, "csv") == (
+        "base,baseLabel,attacks,dates\nhttps://kg.example.org/id/entity/camp-taji,Camp Taji,2,2020-03\n"
+    )
+
+
+def test_queries_format_json_converts_literals_and_unbound(mini: Dataset) -> None:
+    import json
+
+    result = queries.run(mini, queries.load_query("accusations"))
+    rows = json.loads(queries.format_result(result, "json"))
+    assert rows[0]["accuser"] is None
+    assert rows[0]["event"] == str(E4)
+    counts = json.loads(
+        queries.format_result(queries.run(mini, queries.load_query("attacks-by-target")), "json")
+    )
+    assert counts[0]["attacks"] == 3
+
+
+def test_queries_format_unknown_lists_choices(bases: queries.QueryResult) -> None:
+    with pytest.raises(UsageError, match="table, csv, json"):
+        queries.format_result(bases, "xml")
+
+
+def test_queries_shorten_uses_longest_prefix() -> None:
+    assert queries.shorten(entity_iri("camp-taji")) == "kgr:entity/camp-taji"
+    assert queries.shorten(KG.Rocket) == "kg:Rocket"
+    assert queries.shorten(URIRef("http://example.org/x")) == "http://example.org/x"
+    assert queries.shorten(None) == ""
