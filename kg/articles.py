@@ -37,11 +37,52 @@ _CHAR_MAP = str.maketrans(
     }
 )
 
-_HEADER_KEYS = ("published", "date", "url", "title", "language", "lang")
 _HEADER_LINE = re.compile(r"^\s*(published|date|url|title|language|lang)\s*:?\s+(.*)$", re.IGNORECASE)
 _DATE_VALUE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?\b\s*(.*)$", re.DOTALL)
-_FR_WORDS = frozenset("le la les des une du est et dans pour qui que sur au aux avec par ont été".split())
-_EN_WORDS = frozenset("the of and to in is was were that for on with by have has been from".split())
+_FR_WORDS = frozenset(
+    [
+        "le",
+        "la",
+        "les",
+        "des",
+        "une",
+        "du",
+        "est",
+        "et",
+        "dans",
+        "pour",
+        "qui",
+        "que",
+        "sur",
+        "au",
+        "aux",
+        "avec",
+        "par",
+        "ont",
+        "été",
+    ]
+)
+_EN_WORDS = frozenset(
+    [
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "is",
+        "was",
+        "were",
+        "that",
+        "for",
+        "on",
+        "with",
+        "by",
+        "have",
+        "has",
+        "been",
+        "from",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -215,4 +256,4 @@ def read_articles(paths: Iterable[Path]) -> Iterator[Article]:
         yield read_article(path)
 
 
-__all__ = ["_HEADER_KEYS", "Article", "detect_language", "normalise", "read_article", "read_articles"]
+__all__ = ["Article", "detect_language", "normalise", "read_article", "read_articles"]

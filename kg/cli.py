@@ -94,7 +94,9 @@ def _graph_format_for(output: Path, fmt: GraphFormat | None) -> str:
     return fmt.value if fmt is not None else format_for_path(output).value
 
 
-OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")
+]
 GraphArgument = Annotated[Path, typer.Argument(help="A graph file (Turtle, TriG, N-Triples, JSON-LD).")]
 
 
@@ -102,12 +104,20 @@ GraphArgument = Annotated[Path, typer.Argument(help="A graph file (Turtle, TriG,
 @handles_errors
 def build(
     articles: Annotated[list[Path], typer.Argument(help="Article files or folders of .txt articles.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Graph file to write.")] = Path("build/kg.ttl"),
-    fmt: Annotated[GraphFormat | None, typer.Option("--format", "-f",
-                                                     help="Output format (default: from the file extension; "
-                                                          "trig keeps one named graph per article).")] = None,
-    strict: Annotated[bool, typer.Option(help="Fail (exit 2) on any unreadable article instead of skipping it.")]
-    = False,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Graph file to write.")] = Path(
+        "build/kg.ttl"
+    ),
+    fmt: Annotated[
+        GraphFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format (default: from the file extension; trig keeps one named graph per article).",
+        ),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Fail (exit 2) on any unreadable article instead of skipping it.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Read articles and build the knowledge graph."""
@@ -148,13 +158,16 @@ def build(
 @handles_errors
 def validate(
     graph: GraphArgument,
-    shapes: Annotated[Path | None, typer.Option(help="A SHACL shapes file instead of the project's shapes.")] = None,
+    shapes: Annotated[
+        Path | None, typer.Option(help="A SHACL shapes file instead of the project's shapes.")
+    ] = None,
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,
     output: OutputOption = None,
 ) -> None:
     """Check a graph against the SHACL shapes: exit 0 conforms, 1 violations, 2 bad input."""
     from kg.store import load
-    from kg.validate import check_shapes, validate as run_validate
+    from kg.validate import check_shapes
+    from kg.validate import validate as run_validate
 
     data = load(graph)
     shapes_graph = None
@@ -186,22 +199,28 @@ def reason(
     graph: GraphArgument,
     output: OutputOption = None,
     fmt: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")] = GraphFormat.turtle,
-    only_new: Annotated[bool, typer.Option("--only-new/--closure",
-                                           help="Write only inferred triples, or the graph plus them.")] = False,
+    only_new: Annotated[
+        bool,
+        typer.Option("--only-new/--closure", help="Write only inferred triples, or the graph plus them."),
+    ] = False,
 ) -> None:
     """Add what OWL RL reasoning entails (ontology triples are not repeated)."""
-    from kg.reason import closure, reason as run_reason
+    from kg.reason import closure
+    from kg.reason import reason as run_reason
     from kg.store import serialize
 
     data = load_graph(graph)
     started = time.perf_counter()
     result = run_reason(data) if only_new else closure(data)
     _emit(serialize(result, fmt.value), output)
-    typer.echo(f"{len(result)} triples ({'inferred only' if only_new else 'graph + inferred'}) "
-               f"in {time.perf_counter() - started:.1f}s", err=True)
+    typer.echo(
+        f"{len(result)} triples ({'inferred only' if only_new else 'graph + inferred'}) "
+        f"in {time.perf_counter() - started:.1f}s",
+        err=True,
+    )
 
 
-def load_graph(path: Path):  # noqa: ANN201 - rdflib Dataset
+def load_graph(path: Path):
     from kg.store import load
 
     return load(path)
@@ -212,10 +231,12 @@ def load_graph(path: Path):  # noqa: ANN201 - rdflib Dataset
 def query(
     name: Annotated[str | None, typer.Argument(help="Stored query name (see --list) or a .rq file.")] = None,
     graph: Annotated[Path | None, typer.Argument(help="The graph file to query.")] = None,
-    list_: Annotated[bool, typer.Option("--list", "-l", help="List the stored queries and their parameters.")]
-    = False,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="A parameter as name=value (repeatable).")]
-    = None,
+    list_: Annotated[
+        bool, typer.Option("--list", "-l", help="List the stored queries and their parameters.")
+    ] = False,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="A parameter as name=value (repeatable).")
+    ] = None,
     fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="Result format.")] = TableFormat.table,
     output: OutputOption = None,
 ) -> None:
@@ -225,9 +246,7 @@ def query(
     if list_:
         lines = []
         for stored in list_queries():
-            params = ", ".join(
-                f"{p.name}{'' if p.required else '?'}:{p.type}" for p in stored.params
-            )
+            params = ", ".join(f"{p.name}{'' if p.required else '?'}:{p.type}" for p in stored.params)
             lines.append(f"{stored.name:32} {stored.title}" + (f"  [{params}]" if params else ""))
             lines.append(f"{'':32} {stored.description}")
         _emit("\n".join(lines), output)
@@ -251,9 +270,12 @@ def query(
 @handles_errors
 def export(
     graph: GraphArgument,
-    fmt: Annotated[ExportFormat | None, typer.Option("--format", "-f",
-                                                      help="turtle, nt, jsonld, trig; json or csv with "
-                                                           "--events/--entities.")] = None,
+    fmt: Annotated[
+        ExportFormat | None,
+        typer.Option(
+            "--format", "-f", help="turtle, nt, jsonld, trig; json or csv with --events/--entities."
+        ),
+    ] = None,
     events: Annotated[bool, typer.Option("--events", help="Export the events table.")] = False,
     entities: Annotated[bool, typer.Option("--entities", help="Export the entities table.")] = False,
     output: OutputOption = None,

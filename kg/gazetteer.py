@@ -24,8 +24,20 @@ ENTITY_PREFIX = str(KGR) + "entity/"
 
 # Most specific first: an entity's kind is the first of these it is typed with.
 KINDS = (
-    "ArmedGroup", "Person", "Organization", "MilitaryBase", "DiplomaticFacility", "Airport", "EnergyFacility",
-    "Facility", "District", "City", "Province", "Country", "State", "Place",
+    "ArmedGroup",
+    "Person",
+    "Organization",
+    "MilitaryBase",
+    "DiplomaticFacility",
+    "Airport",
+    "EnergyFacility",
+    "Facility",
+    "District",
+    "City",
+    "Province",
+    "Country",
+    "State",
+    "Place",
 )
 TARGET_KINDS = frozenset({"MilitaryBase", "DiplomaticFacility", "EnergyFacility", "Facility"})
 PLACE_KINDS = frozenset({"Airport", "District", "City", "Province", "Place", "Country"})
@@ -97,7 +109,11 @@ class GazetteerIndex:
             kind = next(k for k in KINDS if k in types)
             if kind == "State" and "Country" in types:
                 kind = "Country"
-            labels = {lit.language: str(lit) for lit in graph.objects(subject, RDFS.label) if isinstance(lit, Literal)}
+            labels = {
+                lit.language: str(lit)
+                for lit in graph.objects(subject, RDFS.label)
+                if isinstance(lit, Literal)
+            }
             label = labels.get("en") or next(iter(labels.values()), subject.rsplit("/", 1)[-1])
             aliases = tuple(sorted(str(a) for a in graph.objects(subject, SKOS.altLabel)))
             parents = tuple(
@@ -108,7 +124,9 @@ class GazetteerIndex:
                     if isinstance(p, URIRef)
                 )
             )
-            entry = Entry(subject, subject.rsplit("/", 1)[-1], kind, label, labels.get("fr"), aliases, parents)
+            entry = Entry(
+                subject, subject.rsplit("/", 1)[-1], kind, label, labels.get("fr"), aliases, parents
+            )
             self.entries[subject] = entry
             for name in entry.names:
                 self._by_fold.setdefault(fold(name), subject)

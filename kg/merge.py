@@ -32,8 +32,15 @@ def merge_entities(extractions: Iterable[ArticleExtraction]) -> dict[str, Entity
     for extraction in extractions:
         for key, record in extraction.entities.items():
             if key not in merged:
-                merged[key] = EntityRecord(key, record.kind, record.label, record.in_gazetteer, set(record.aliases),
-                                           record.role, record.parent)
+                merged[key] = EntityRecord(
+                    key,
+                    record.kind,
+                    record.label,
+                    record.in_gazetteer,
+                    set(record.aliases),
+                    record.role,
+                    record.parent,
+                )
             else:
                 target = merged[key]
                 target.aliases |= record.aliases
@@ -68,7 +75,8 @@ def merge_events(extractions: Iterable[ArticleExtraction]) -> list[Event]:
         for incident in extraction.incidents:
             match = next(
                 (
-                    event for event in events
+                    event
+                    for event in events
                     if all(x.article.id != extraction.article.id for x, _ in event.reports)
                     and any(same_incident(incident, other) for _, other in event.reports)
                 ),

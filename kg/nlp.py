@@ -5,7 +5,7 @@ English ones through a blank English pipeline with a rule-based sentencizer,
 since no English model ships with kg. Both get the ``kg_gazetteer``
 component, which marks gazetteer names in ``doc.spans["kg_gazetteer"]`` with
 the entity slug as ``kb_id_``: folded (case- and accent-insensitive) phrase
-matching for names, exact-case matching for short acronyms ("EI", "KH").
+matching for names, exact-case matching for acronyms and short one-word names ("EI", "Hit").
 All custom components are registered in this module only.
 """
 
@@ -14,10 +14,10 @@ from __future__ import annotations
 from functools import cache
 
 import spacy
+from rdflib import URIRef
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
-from rdflib import URIRef
 from spacy.util import filter_spans
 
 from kg.gazetteer import GazetteerIndex, fold, load_index
@@ -36,8 +36,11 @@ def _fold_norms(doc: Doc) -> Doc:
     return doc
 
 
-def _is_acronym(name: str) -> bool:
-    return len(name) <= _ACRONYM_MAX and name.replace("-", "").isupper()
+def _needs_exact_case(name: str) -> bool:
+    """Acronyms ("EI", "KH") and short one-word names ("Hit", "Kut") are also common words in lower case."""
+    return len(name) <= _ACRONYM_MAX and (
+        name.replace("-", "").isupper() or (" " not in name and name[:1].isupper())
+    )
 
 
 class GazetteerMatcher:
@@ -53,7 +56,7 @@ class GazetteerMatcher:
                 if not fold(name):
                     continue
                 pattern = nlp.make_doc(name)
-                if _is_acronym(name):
+                if _needs_exact_case(name):
                     exact_patterns.append(pattern)
                 else:
                     folded_patterns.append(_fold_norms(pattern))
@@ -74,8 +77,10 @@ class GazetteerMatcher:
         doc.spans[GAZETTEER_SPANS] = kept
         # a place named inside a longer name ("l'aéroport international de Bagdad") is mentioned too
         doc.spans[NESTED_SPANS] = [
-            s for s in spans
-            if s.label_ in NESTABLE_KINDS and not any(s.start == k.start and s.end == k.end for k in kept)
+            s
+            for s in spans
+            if s.label_ in NESTABLE_KINDS
+            and not any(s.start == k.start and s.end == k.end for k in kept)
             and any(k.start <= s.start and s.end <= k.end for k in kept)
         ]
         return doc

@@ -89,8 +89,12 @@ def extract_all(articles: list[Article], progress: Progress | None = None) -> It
                 progress(1)
 
 
-def build(paths: Iterable[Path], strict: bool = False, progress: Progress | None = None,
-          on_start: Callable[[int], None] | None = None) -> BuildResult:
+def build(
+    paths: Iterable[Path],
+    strict: bool = False,
+    progress: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> BuildResult:
     """Build the knowledge graph of the articles under ``paths``."""
     started = time.perf_counter()
     articles, skipped = read_all(paths, strict=strict)

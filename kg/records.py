@@ -45,7 +45,9 @@ class EntityRecord:
     in_gazetteer: bool
     aliases: set[str] = field(default_factory=set)
     role: str | None = None
-    parent: str | None = None  # key of the place a new entity was said to be in ("le quartier de Dora à Bagdad")
+    parent: str | None = (
+        None  # key of the place a new entity was said to be in ("le quartier de Dora à Bagdad")
+    )
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,9 @@ def _article_node(graph: Graph, article: Article) -> URIRef:
     if article.published and article.published_precision:
         _add_date(graph, node, ResolvedDate(article.published, article.published_precision))
         graph.remove((node, KG.date, None))
-        graph.add((node, KG.published, date_literal(ResolvedDate(article.published, article.published_precision))))
+        graph.add(
+            (node, KG.published, date_literal(ResolvedDate(article.published, article.published_precision)))
+        )
     return node
 
 
@@ -131,8 +133,11 @@ def _report(graph: Graph, event: URIRef, extraction: ArticleExtraction, incident
     graph.add((report, KG.reportOf, event))
     graph.add((report, KG.sourceArticle, article_node))
     _add_date(graph, report, incident.date)
-    for prop, value in ((KG.projectileCount, incident.projectiles), (KG.killedCount, incident.killed),
-                        (KG.injuredCount, incident.injured)):
+    for prop, value in (
+        (KG.projectileCount, incident.projectiles),
+        (KG.killedCount, incident.killed),
+        (KG.injuredCount, incident.injured),
+    ):
         if value is not None:
             graph.add((report, prop, Literal(value, datatype=XSD.nonNegativeInteger)))
     for index in sorted(incident.sentences):
@@ -140,7 +145,9 @@ def _report(graph: Graph, event: URIRef, extraction: ArticleExtraction, incident
         graph.add((event, KG.hasEvidence, evidence))
         graph.add((report, KG.hasEvidence, evidence))
     for blame in incident.attributions:
-        node = attribution_iri(event, entity_iri(blame.accused), entity_iri(blame.accuser) if blame.accuser else None)
+        node = attribution_iri(
+            event, entity_iri(blame.accused), entity_iri(blame.accuser) if blame.accuser else None
+        )
         graph.add((event, KG.hasAttribution, node))
         graph.add((node, RDF.type, KG.Attribution))
         graph.add((node, KG.accused, entity_iri(blame.accused)))
@@ -166,15 +173,24 @@ def _merged_event(graph: Graph, event: URIRef, record: Event) -> None:
         if incident.date is not None and (merged_date is None or compatible(merged_date, incident.date)):
             merged_date = finer(merged_date, incident.date)
     _add_date(graph, event, merged_date)
-    for prop, attr in ((KG.target, "targets"), (KG.location, "locations"), (KG.launchSite, "launch_sites"),
-                       (KG.perpetrator, "perpetrators"), (KG.claimedBy, "claimed_by")):
+    for prop, attr in (
+        (KG.target, "targets"),
+        (KG.location, "locations"),
+        (KG.launchSite, "launch_sites"),
+        (KG.perpetrator, "perpetrators"),
+        (KG.claimedBy, "claimed_by"),
+    ):
         for incident in incidents:
             for key in getattr(incident, attr):
                 graph.add((event, prop, entity_iri(key)))
     for incident in incidents:
         for blame in incident.attributions:
             graph.add((event, KG.attributedTo, entity_iri(blame.accused)))
-    for prop, attr in ((KG.projectileCount, "projectiles"), (KG.killedCount, "killed"), (KG.injuredCount, "injured")):
+    for prop, attr in (
+        (KG.projectileCount, "projectiles"),
+        (KG.killedCount, "killed"),
+        (KG.injuredCount, "injured"),
+    ):
         values = [getattr(i, attr) for i in incidents if getattr(i, attr) is not None]
         if values:
             graph.add((event, prop, Literal(max(values), datatype=XSD.nonNegativeInteger)))

@@ -22,12 +22,17 @@ def test_articles_header_on_same_line_as_body(tmp_path: Path) -> None:
 def test_articles_key_value_headers(tmp_path: Path) -> None:
     path = tmp_path / "b.txt"
     path.write_text(
-        "published: 2024-01-28\nurl: https://example.org/x\ntitle: Attaque\nlanguage: en\n\nThree rockets hit the base.",
+        "published: 2024-01-28\nurl: https://example.org/x\ntitle: Attaque\nlanguage: en\n\n"
+        "Three rockets hit the base.",
         encoding="utf-8",
     )
     article = read_article(path)
     assert (article.published, article.url, article.title, article.language) == (
-        "2024-01-28", "https://example.org/x", "Attaque", "en")
+        "2024-01-28",
+        "https://example.org/x",
+        "Attaque",
+        "en",
+    )
     assert article.published_date is not None and article.published_date.day == 28
 
 
@@ -64,8 +69,10 @@ def test_articles_folder_is_read_in_sorted_order(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "language"),
-    [("Deux roquettes ont frappé la base et les soldats ont été évacués.", "fr"),
-     ("Two rockets hit the base and the soldiers were evacuated from the area.", "en")],
+    [
+        ("Deux roquettes ont frappé la base et les soldats ont été évacués.", "fr"),
+        ("Two rockets hit the base and the soldiers were evacuated from the area.", "en"),
+    ],
 )
 def test_articles_language_detection(text: str, language: str) -> None:
     assert detect_language(text) == language

@@ -25,7 +25,12 @@ def _resolve_first(parser: TimeParser, text: str, ref: date | None, precision: s
     [
         ("jeudi soir", date(2024, 1, 28), "day", "2024-01-25"),  # 28 Jan 2024 is a Sunday
         ("samedi", date(2024, 1, 27), "day", "2024-01-20"),  # same weekday as publication: the week before
-        ("samedi soir", date(2020, 7, 1), "month", "2020-07"),  # month-level publication keeps month precision
+        (
+            "samedi soir",
+            date(2020, 7, 1),
+            "month",
+            "2020-07",
+        ),  # month-level publication keeps month precision
         ("vendredi vers 2h50", None, None, None),
         ("fin décembre", date(2020, 2, 1), "month", "2019-12"),
         ("en mars", date(2020, 7, 1), "month", "2020-03"),
@@ -38,8 +43,9 @@ def _resolve_first(parser: TimeParser, text: str, ref: date | None, precision: s
         ("en 2019", None, None, "2019"),
     ],
 )
-def test_dates_resolution(parser: TimeParser, text: str, ref: date | None, precision: str | None,
-                          expected: str | None) -> None:
+def test_dates_resolution(
+    parser: TimeParser, text: str, ref: date | None, precision: str | None, expected: str | None
+) -> None:
     assert _resolve_first(parser, text, ref, precision) == expected
 
 

@@ -26,7 +26,8 @@ def test_events_two_incidents_with_slots(fr_nlp) -> None:
     text = (
         "Trois roquettes ont visé jeudi soir la base aérienne d'Aïn al-Assad, dans l'ouest de l'Irak, "
         "a indiqué vendredi un responsable de la coalition.\n\n"
-        "Les roquettes ont été tirées depuis la ville de Hit, selon la police. Aucun blessé n'a été signalé.\n\n"
+        "Les roquettes ont été tirées depuis la ville de Hit, selon la police. "
+        "Aucun blessé n'a été signalé.\n\n"
         "Les Brigades du Hezbollah ont revendiqué l'attaque.\n\n"
         "Samedi, une autre attaque au drone a visé la base aérienne de Harir, au Kurdistan. "
         "Le drone a été abattu avant d'atteindre sa cible."
@@ -45,8 +46,10 @@ def test_events_two_incidents_with_slots(fr_nlp) -> None:
 
 
 def test_events_foiled_attack_has_status_foiled(fr_nlp) -> None:
-    text = ("Les forces de sécurité irakiennes ont déjoué mardi une attaque à la roquette qui visait la base de "
-            "Balad, au nord de Bagdad.")
+    text = (
+        "Les forces de sécurité irakiennes ont déjoué mardi une attaque à la roquette qui visait la base de "
+        "Balad, au nord de Bagdad."
+    )
     (incident,) = _incidents(fr_nlp, text, published="2021-05-06")
     assert incident.status == "foiled"
     assert incident.targets == ["balad-air-base"]
@@ -54,31 +57,37 @@ def test_events_foiled_attack_has_status_foiled(fr_nlp) -> None:
 
 
 def test_events_blame_keeps_the_accuser(fr_nlp) -> None:
-    text = ("Une roquette a frappé lundi l'ambassade américaine à Bagdad. "
-            "Washington a accusé les Brigades du Hezbollah d'avoir mené l'attaque.")
+    text = (
+        "Une roquette a frappé lundi l'ambassade américaine à Bagdad. "
+        "Washington a accusé les Brigades du Hezbollah d'avoir mené l'attaque."
+    )
     (incident,) = _incidents(fr_nlp, text, published="2020-01-08")
     assert [(a.accused, a.accuser) for a in incident.attributions] == [("kataib-hezbollah", "united-states")]
     assert incident.claimed_by == []
 
 
 def test_events_threat_and_vague_series_are_not_incidents(fr_nlp) -> None:
-    text = ("Les factions armées ont menacé d'attaquer la base d'Aïn al-Assad. "
-            "Une série d'attaques a visé les intérêts américains ces derniers mois.")
+    text = (
+        "Les factions armées ont menacé d'attaquer la base d'Aïn al-Assad. "
+        "Une série d'attaques a visé les intérêts américains ces derniers mois."
+    )
     assert _incidents(fr_nlp, text, published="2023-11-02") == []
 
 
 def test_events_negated_claim_is_not_a_claim(fr_nlp) -> None:
-    text = ("Deux drones ont visé la base de Harir dimanche. Aucun groupe n'a revendiqué l'attaque.")
+    text = "Deux drones ont visé la base de Harir dimanche. Aucun groupe n'a revendiqué l'attaque."
     (incident,) = _incidents(fr_nlp, text, published="2024-01-10")
     assert incident.claimed_by == [] and incident.projectiles == 2
 
 
 @pytest.mark.parametrize(
     ("sentence", "kinds"),
-    [("Une frappe de drone a visé la base de Harir.", {"drone"}),
-     ("Des obus de mortier sont tombés sur la base de Balad.", {"rocket"}),
-     ("Une explosion a secoué la base de Balad.", set()),
-     ("Un engin explosif a visé un convoi près de la base de Balad.", {"ied"})],
+    [
+        ("Une frappe de drone a visé la base de Harir.", {"drone"}),
+        ("Des obus de mortier sont tombés sur la base de Balad.", {"rocket"}),
+        ("Une explosion a secoué la base de Balad.", set()),
+        ("Un engin explosif a visé un convoi près de la base de Balad.", {"ied"}),
+    ],
 )
 def test_events_kind_from_weapon_words(fr_nlp, sentence: str, kinds: set[str]) -> None:
     (incident,) = _incidents(fr_nlp, sentence, published="2022-03-01")

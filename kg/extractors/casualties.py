@@ -14,8 +14,30 @@ from spacy.tokens import Span, Token
 from kg.extractors.numbers import parse_number
 from kg.lexicon import Lexicon
 
-_AUX = frozenset({"ont", "a", "été", "sont", "est", "auraient", "aurait", "avaient", "avait", "seraient", "serait",
-                  "ont-ils", "have", "has", "been", "were", "was", "are", "is", "reportedly"})
+_AUX = frozenset(
+    {
+        "ont",
+        "a",
+        "été",
+        "sont",
+        "est",
+        "auraient",
+        "aurait",
+        "avaient",
+        "avait",
+        "seraient",
+        "serait",
+        "ont-ils",
+        "have",
+        "has",
+        "been",
+        "were",
+        "was",
+        "are",
+        "is",
+        "reportedly",
+    }
+)
 
 
 class CasualtyReader:
@@ -45,7 +67,7 @@ class CasualtyReader:
             is_casualty = word in self.casualty_nouns
             if not (is_killed or is_injured or is_casualty or word in self.assassination):
                 continue
-            clause = " ".join(t.lower_ for t in span.doc[max(span.start, token.i - 8): token.i])
+            clause = " ".join(t.lower_ for t in span.doc[max(span.start, token.i - 8) : token.i])
             if any(marker in f" {clause} " for marker in self.unknown_markers):
                 continue  # "on ne sait pas si l'attaque a fait des victimes"
             if self._negated(span, token):
@@ -74,7 +96,7 @@ class CasualtyReader:
 
     def _negated(self, span: Span, token: Token) -> bool:
         start = max(span.start, token.i - 3)
-        before = [t.lower_ for t in span.doc[start:token.i]]
+        before = [t.lower_ for t in span.doc[start : token.i]]
         if any(w in self.none_markers for w in before):
             return True
         text = " ".join(before)
@@ -85,7 +107,9 @@ class CasualtyReader:
         doc = span.doc
         i = token.i - 1
         # a count right before a noun form: "un mort", "deux blessés"
-        if token.i > span.start and token.lower_ in (self.killed_nouns | self.injured_nouns | self.injured_words):
+        if token.i > span.start and token.lower_ in (
+            self.killed_nouns | self.injured_nouns | self.injured_words
+        ):
             number = token.i - 2 if doc[token.i - 1].lower_ in ("autres", "other") else token.i - 1
             value = parse_number(doc[number].text, self.lexicon) if number >= span.start else None
             if value is not None:
@@ -98,10 +122,16 @@ class CasualtyReader:
         j = i
         while j >= span.start and j > i - 10:
             word = doc[j]
-            if word.is_punct and word.text not in ("-",) or word.pos_ == "VERB" or word.lower_ in ("que", "qui", "lors"):
+            if (
+                (word.is_punct and word.text not in ("-",))
+                or word.pos_ == "VERB"
+                or word.lower_ in ("que", "qui", "lors")
+            ):
                 break
             value = parse_number(word.text, self.lexicon)
-            if value is not None and any(doc[k].lower_ in self.people for k in range(j + 1, min(j + 4, i + 1))):
+            if value is not None and any(
+                doc[k].lower_ in self.people for k in range(j + 1, min(j + 4, i + 1))
+            ):
                 total += value
             j -= 1
         return total

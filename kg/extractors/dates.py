@@ -77,8 +77,12 @@ class TimeParser:
             ("my", re.compile(rf"\b({months})\s+(?:de\s+l'année\s+)?(\d{{4}})\b", re.I)),
             ("season_y", re.compile(rf"\b({seasons})\s+(\d{{4}})\b", re.I)),
             ("m", re.compile(rf"\b(?:(fin|début|mi|end of|early|late|in)[\s-]+)?({months})\b", re.I)),
-            ("wd", re.compile(rf"\b({weekdays})s?\b(?:\s+(soir|soirée|matin|nuit|night|morning|evening|dernier))?",
-                              re.I)),
+            (
+                "wd",
+                re.compile(
+                    rf"\b({weekdays})s?\b(?:\s+(soir|soirée|matin|nuit|night|morning|evening|dernier))?", re.I
+                ),
+            ),
             ("last_year", re.compile(rf"\b(?:{last_year})\b", re.I)),
             ("y", re.compile(r"\b(?:en|in|de|of|depuis|since)\s+((?:19|20)\d{2})\b", re.I)),
             ("same", re.compile(rf"\b(?:{self.same})\b", re.I)),
@@ -102,7 +106,7 @@ class TimeParser:
     def _build(self, kind: str, match: re.Match[str], offset: int, text: str) -> TimeExpression | None:
         g = match.groups()
         span = {"start": match.start() + offset, "end": match.end() + offset, "text": match.group(0)}
-        after = text[match.end(): match.end() + 30].lower()
+        after = text[match.end() : match.end() + 30].lower()
         night = bool(re.match(r"\s*(?:soir|soirée|nuit|night|evening)", after))
         early = bool(re.match(r"\s*(?:vers\s+)?\d{1,2}\s*h|\s*(?:matin|à l'aube|morning)", after))
         if kind == "dmy":
@@ -112,7 +116,9 @@ class TimeParser:
         if kind == "iso":
             return TimeExpression(**span, year=int(g[0]), month=int(g[1]), day=int(g[2]))
         if kind == "dm":
-            return TimeExpression(**span, day=int(g[0]), month=self.months[g[1].lower()], night=night, early=early)
+            return TimeExpression(
+                **span, day=int(g[0]), month=self.months[g[1].lower()], night=night, early=early
+            )
         if kind == "md":
             if g[0].lower() == "mai" or g[0].lower() == "may":
                 return None  # "mai 12" is rare; "may 12" ambiguous with the verb
@@ -123,10 +129,8 @@ class TimeParser:
             return TimeExpression(**span, month=self.seasons[g[0].lower()], year=int(g[1]))
         if kind == "m":
             word = g[1].lower()
-            if word in ("mai", "may") and not g[0]:
-                # "mai" is also a common noun in neither language, but "may" is an English verb
-                if word == "may":
-                    return None
+            if word == "may" and not g[0]:
+                return None  # "may" alone is the English verb far more often than the month
             return TimeExpression(**span, month=self.months[word])
         if kind == "wd":
             modifier = (g[1] or "").lower()
@@ -145,7 +149,9 @@ class TimeParser:
         return None
 
 
-def resolve(expression: TimeExpression, reference: date | None, reference_precision: str | None) -> ResolvedDate | None:
+def resolve(
+    expression: TimeExpression, reference: date | None, reference_precision: str | None
+) -> ResolvedDate | None:
     """The date an expression names, read against the publication (reference) date.
 
     Weekdays and bare months point to the most recent such day or month on or
@@ -177,7 +183,10 @@ def resolve(expression: TimeExpression, reference: date | None, reference_precis
         year = reference.year
         if reference_precision == "year":
             return ResolvedDate(f"{year:04d}-{expression.month:02d}-{expression.day:02d}", "day")
-        if (expression.month, expression.day) > (reference.month, reference.day if reference_precision == "day" else 31):
+        if (expression.month, expression.day) > (
+            reference.month,
+            reference.day if reference_precision == "day" else 31,
+        ):
             year -= 1
         try:
             return ResolvedDate(date(year, expression.month, expression.day).isoformat(), "day")
@@ -193,7 +202,7 @@ def resolve(expression: TimeExpression, reference: date | None, reference_precis
             if reference_precision == "month":
                 return ResolvedDate(f"{reference.year:04d}-{reference.month:02d}", "month")
             return ResolvedDate(f"{reference.year:04d}", "year")
-        # most recent such weekday strictly before publication (news reports past days), same day if published late
+        # the most recent such weekday strictly before publication: news reports past days
         delta = (reference.weekday() - expression.weekday) % 7
         delta = 7 if delta == 0 else delta
         return ResolvedDate((reference - timedelta(days=delta)).isoformat(), "day")

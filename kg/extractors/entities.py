@@ -16,15 +16,39 @@ from spacy.tokens import Doc, Span, Token
 
 from kg.gazetteer import PLACE_KINDS, TARGET_KINDS, Entry, GazetteerIndex, fold
 from kg.lexicon import Lexicon
-from kg.ns import slugify
 from kg.nlp import GAZETTEER_SPANS, NESTED_SPANS
+from kg.ns import slugify
 from kg.records import EntityMention, EntityRecord
 
-_NAME_PARTICLES = frozenset({"al", "el", "ez", "ad", "ed", "as", "ash", "bin", "ibn", "abu", "abou", "umm", "oum", "bani",
-                             "de", "du", "des", "la", "d'", "-"})
+_NAME_PARTICLES = frozenset(
+    {
+        "al",
+        "el",
+        "ez",
+        "ad",
+        "ed",
+        "as",
+        "ash",
+        "bin",
+        "ibn",
+        "abu",
+        "abou",
+        "umm",
+        "oum",
+        "bani",
+        "de",
+        "du",
+        "des",
+        "la",
+        "d'",
+        "-",
+    }
+)
 _CONNECTORS = frozenset({"de", "d'", "du", "des"})
 _FACILITY_KINDS = TARGET_KINDS | {"Airport"}
-_GROUP_NAME_HEADS = frozenset({"brigades", "brigade", "kataib", "kata'ib", "harakat", "saraya", "asaib", "front"})
+_GROUP_NAME_HEADS = frozenset(
+    {"brigades", "brigade", "kataib", "kata'ib", "harakat", "saraya", "asaib", "front"}
+)
 
 
 @dataclass
@@ -45,7 +69,9 @@ class EntityExtractor:
         self.facility_heads = {k.lower(): v for k, v in heads.get("facility", {}).items()}
         self.place_heads = {k.lower(): v for k, v in heads.get("place", {}).items()}
         self.group_heads = {k.lower(): v for k, v in heads.get("group", {}).items()}
-        self.titles = sorted((t.lower().split() for t in heads.get("person_titles", [])), key=len, reverse=True)
+        self.titles = sorted(
+            (t.lower().split() for t in heads.get("person_titles", [])), key=len, reverse=True
+        )
         self.junk = frozenset(w.lower() for w in heads.get("junk", []))
         self.collective_nouns = frozenset(heads.get("collective_nouns", []))
         self.collective_links = frozenset(heads.get("collective_links", []))
@@ -55,7 +81,9 @@ class EntityExtractor:
         self.heads = sorted(((h.split(), kind) for h, kind in all_heads.items()), key=lambda h: -len(h[0]))
 
     # -- public -----------------------------------------------------------------------------------------
-    def extract(self, doc: Doc, sentence_of: list[int]) -> tuple[list[EntityMention], dict[str, EntityRecord]]:
+    def extract(
+        self, doc: Doc, sentence_of: list[int]
+    ) -> tuple[list[EntityMention], dict[str, EntityRecord]]:
         """Mentions (in text order) and one record per entity named in ``doc``.
 
         ``sentence_of`` maps token index to sentence index.
@@ -66,22 +94,22 @@ class EntityExtractor:
 
         for hit in self._collectives(doc):
             found.append(hit)
-            taken[hit.start:hit.end] = [True] * (hit.end - hit.start)
+            taken[hit.start : hit.end] = [True] * (hit.end - hit.start)
         for start, end, kind in self._head_phrases(doc):
             hit = self._resolve_headed(doc, start, end, kind, gazetteer_spans)
-            if hit and not any(taken[hit.start:hit.end]):
+            if hit and not any(taken[hit.start : hit.end]):
                 found.append(hit)
-                taken[hit.start:hit.end] = [True] * (hit.end - hit.start)
+                taken[hit.start : hit.end] = [True] * (hit.end - hit.start)
         for span in gazetteer_spans:
-            if any(taken[span.start:span.end]):
+            if any(taken[span.start : span.end]):
                 continue
             entry = self.index.entries[self.index_iri(span.kb_id_)]
             found.append(_Found(span.start, span.end, entry.slug, self._record(entry, span.text)))
-            taken[span.start:span.end] = [True] * (span.end - span.start)
+            taken[span.start : span.end] = [True] * (span.end - span.start)
         for hit in [*self._titled_persons(doc, gazetteer_spans), *self._ner_persons(doc)]:
-            if not any(taken[hit.start:hit.end]):
+            if not any(taken[hit.start : hit.end]):
                 found.append(hit)
-                taken[hit.start:hit.end] = [True] * (hit.end - hit.start)
+                taken[hit.start : hit.end] = [True] * (hit.end - hit.start)
         for span in doc.spans.get(NESTED_SPANS, []):
             if any(f.start <= span.start and span.end <= f.end and f.key != span.kb_id_ for f in found):
                 entry = self.index.entries[self.index_iri(span.kb_id_)]
@@ -90,7 +118,7 @@ class EntityExtractor:
         records: dict[str, EntityRecord] = {}
         mentions: list[EntityMention] = []
         for hit in sorted(found, key=lambda f: f.start):
-            span = doc[hit.start:hit.end]
+            span = doc[hit.start : hit.end]
             text = span.text.strip(" ,.;:'\"«»")
             record = records.get(hit.key)
             if record is None:
@@ -100,10 +128,12 @@ class EntityExtractor:
                 record.role = record.role or hit.record.role
                 record.parent = record.parent or hit.record.parent
             record.aliases.add(text)
-            mentions.append(EntityMention(hit.key, span.start_char, span.end_char, span.text, sentence_of[hit.start]))
+            mentions.append(
+                EntityMention(hit.key, span.start_char, span.end_char, span.text, sentence_of[hit.start])
+            )
         return mentions, records
 
-    def index_iri(self, slug: str):  # noqa: ANN201 - URIRef
+    def index_iri(self, slug: str):
         from kg.ns import entity_iri
 
         return entity_iri(slug)
@@ -120,7 +150,7 @@ class EntityExtractor:
         while i < len(doc):
             for words, kind in self.heads:
                 n = len(words)
-                if [t.lower_ for t in doc[i:i + n]] != words:
+                if [t.lower_ for t in doc[i : i + n]] != words:
                     continue
                 j = i + n
                 # optional adjectives between head and name ("la base militaire irakienne d'Aïn al-Asad")
@@ -145,11 +175,12 @@ class EntityExtractor:
             return start
         while j < len(doc):
             token = doc[j]
-            if _is_name_token(token):
-                j += 1
-            elif (token.lower_ in _NAME_PARTICLES or token.text == "-") and j + 1 < len(doc) and (
-                _is_name_token(doc[j + 1]) and doc[j + 1].lower_ not in self.junk
-            ) and token.lower_ not in ("de", "du", "des", "la", "d'"):
+            if _is_name_token(token) or (
+                (token.lower_ in _NAME_PARTICLES or token.text == "-")
+                and j + 1 < len(doc)
+                and (_is_name_token(doc[j + 1]) and doc[j + 1].lower_ not in self.junk)
+                and token.lower_ not in ("de", "du", "des", "la", "d'")
+            ):
                 j += 1
             elif token.lower_ in ("al", "el") and j + 2 < len(doc) and doc[j + 1].text == "-":
                 j += 2
@@ -163,7 +194,7 @@ class EntityExtractor:
         while head_end < end and not _is_name_token(doc[head_end]):
             head_end += 1
         name = doc[head_end:end].text
-        if not name or fold(name) in self.junk or name.isupper() and len(name) <= 2:
+        if not name or fold(name) in self.junk or (name.isupper() and len(name) <= 2):
             return None
         parent = self._parent_after(doc, end, gaz)
         # 1. the whole phrase or the name is a gazetteer entry of a compatible kind
@@ -175,7 +206,9 @@ class EntityExtractor:
         for s in overlapping:
             entry = self.index.entries[self.index_iri(s.kb_id_)]
             if _kinds_compatible(kind, entry.kind):
-                return _Found(start, max(end, s.end), entry.slug, self._record(entry, doc[start:max(end, s.end)].text))
+                return _Found(
+                    start, max(end, s.end), entry.slug, self._record(entry, doc[start : max(end, s.end)].text)
+                )
         # 2. a facility of that place ("la base de Balad" -> Balad Air Base)
         if kind in _FACILITY_KINDS:
             entry = self._facility_named(name, kind)
@@ -189,7 +222,11 @@ class EntityExtractor:
             return None  # the name is a known entity of another kind: let the gazetteer mention stand
         # 4. a new entity
         head_word = doc[start].lower_
-        label = span.text if kind == "ArmedGroup" and head_word in _GROUP_NAME_HEADS and doc[start].is_title else name
+        label = (
+            span.text
+            if kind == "ArmedGroup" and head_word in _GROUP_NAME_HEADS and doc[start].is_title
+            else name
+        )
         if kind == "ArmedGroup" and len(label.split()) < 2 and not doc[start].is_title:
             return None
         key = slugify(label)
@@ -202,7 +239,8 @@ class EntityExtractor:
     def _facility_named(self, name: str, kind: str) -> Entry | None:
         folded = fold(name)
         matches = [
-            e for e in self.index.entries.values()
+            e
+            for e in self.index.entries.values()
             if _kinds_compatible(kind, e.kind) and any(f" {folded} " in f" {fold(n)} " for n in e.names)
         ]
         return matches[0] if len(matches) == 1 else None
@@ -224,19 +262,21 @@ class EntityExtractor:
         for i, token in enumerate(doc):
             if token.lower_ not in self.collective_nouns:
                 continue
-            window = doc[i + 1: min(len(doc), i + 9)]
+            window = doc[i + 1 : min(len(doc), i + 9)]
             for k, t in enumerate(window):
                 if t.lower_ in self.collective_adjectives:
-                    hits.append(_Found(i, i + 2 + k, entry.slug, self._record(entry, doc[i:i + 2 + k].text)))
+                    hits.append(
+                        _Found(i, i + 2 + k, entry.slug, self._record(entry, doc[i : i + 2 + k].text))
+                    )
                     break
                 if t.lower_ in self.collective_links:
-                    rest = window[k + 1: k + 4]
+                    rest = window[k + 1 : k + 4]
                     sponsor = next((r for r in rest if r.lower_ in self.collective_sponsor), None)
                     if sponsor is not None:
                         end = sponsor.i + 1
                         hits.append(_Found(i, end, entry.slug, self._record(entry, doc[i:end].text)))
                     break
-                if t.is_punct and t.text not in (",", "–", "-", "—") or t.lower_ in ("qui", "que", "et"):
+                if (t.is_punct and t.text not in (",", "–", "-", "—")) or t.lower_ in ("qui", "que", "et"):
                     break
         return hits
 
@@ -246,11 +286,15 @@ class EntityExtractor:
         for i in range(len(doc)):
             for words in self.titles:
                 n = len(words)
-                if [t.lower_ for t in doc[i:i + n]] != words:
+                if [t.lower_ for t in doc[i : i + n]] != words:
                     continue
                 j = i + n
-                while j < len(doc) and doc[j].is_lower and doc[j].is_alpha and j - (i + n) < 3 and doc[j].pos_ in (
-                    "ADJ", "NOUN"
+                while (
+                    j < len(doc)
+                    and doc[j].is_lower
+                    and doc[j].is_alpha
+                    and j - (i + n) < 3
+                    and doc[j].pos_ in ("ADJ", "NOUN")
                 ):
                     j += 1
                 role = doc[i:j].text
@@ -275,8 +319,9 @@ class EntityExtractor:
             if ent.label_ != "PER" or len(ent) < 2:
                 continue
             words = [t for t in ent if not t.is_punct]
-            if any(t.lower_ in self.junk for t in words) or not all(_is_name_token(t) or t.lower_ in _NAME_PARTICLES
-                                                                    for t in words):
+            if any(t.lower_ in self.junk for t in words) or not all(
+                _is_name_token(t) or t.lower_ in _NAME_PARTICLES for t in words
+            ):
                 continue
             if "\n" in ent.text:
                 continue
@@ -286,15 +331,24 @@ class EntityExtractor:
                 if entry.kind == "Person":
                     hits.append(_Found(ent.start, ent.end, entry.slug, self._record(entry, name)))
                 continue
-            hits.append(_Found(ent.start, ent.end, slugify(name), EntityRecord(slugify(name), "Person", name, False,
-                                                                                 {name})))
+            hits.append(
+                _Found(
+                    ent.start,
+                    ent.end,
+                    slugify(name),
+                    EntityRecord(slugify(name), "Person", name, False, {name}),
+                )
+            )
         return hits
 
 
 def _is_name_token(token: Token) -> bool:
     text = token.text
-    return bool(text) and (text[0].isupper() or text[0].isdigit() and token.i > 0) and not token.is_punct and (
-        any(c.isalpha() for c in text) or text.isdigit()
+    return (
+        bool(text)
+        and (text[0].isupper() or (text[0].isdigit() and token.i > 0))
+        and not token.is_punct
+        and (any(c.isalpha() for c in text) or text.isdigit())
     )
 
 

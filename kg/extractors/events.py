@@ -13,6 +13,7 @@ series goes to the article's main incident.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,22 +21,58 @@ from datetime import date
 from spacy.tokens import Doc, Span
 
 from kg.extractors.casualties import CasualtyReader
-from kg.extractors.dates import ResolvedDate, TimeExpression, TimeParser, compatible, days_apart, finer, resolve
+from kg.extractors.dates import (
+    ResolvedDate,
+    TimeExpression,
+    TimeParser,
+    compatible,
+    days_apart,
+    finer,
+    resolve,
+)
 from kg.extractors.numbers import parse_number
 from kg.gazetteer import PLACE_KINDS, TARGET_KINDS, GazetteerIndex
 from kg.lexicon import Lexicon
 from kg.ns import entity_iri
 from kg.records import Attribution, EntityMention, EntityRecord, Incident, Sentence
 
-_SPLIT_NOUNS = frozenset({"attaque", "attaques", "frappe", "frappes", "assassinat", "barrage", "attentat", "attentats",
-                          "raid", "raids", "bombardement", "bombardements", "explosion", "explosions", "attack",
-                          "attacks", "strike", "strikes", "assassination", "explosion", "bombing"})
+_SPLIT_NOUNS = frozenset(
+    {
+        "attaque",
+        "attaques",
+        "frappe",
+        "frappes",
+        "assassinat",
+        "barrage",
+        "attentat",
+        "attentats",
+        "raid",
+        "raids",
+        "bombardement",
+        "bombardements",
+        "explosion",
+        "explosions",
+        "attack",
+        "attacks",
+        "strike",
+        "strikes",
+        "assassination",
+        "bombing",
+    }
+)
+_BLAME_END = frozenset(
+    {"d'", "de", "pour", "après", "car", "qui", ".", ";", "à", "au", "aux", "dans", "of", "for"}
+)
 _ACTOR_KINDS = frozenset({"ArmedGroup", "State", "Country", "Organization", "Person"})
 _GROUP_KINDS = frozenset({"ArmedGroup"})
 # "au nord de Bagdad", "west of Baghdad": a reference point, not where the attack happened
-_DIRECTIONAL = re.compile(r"\b(nord|sud|est|ouest|north|south|east|west|northwest|northeast|southwest|southeast)"
-                          r"(?:-\w+)?\s+(de|d'|du|des|of)\s*(la|l'|le|the)?\s*$")
-_PROJECTILE_EXTRA = frozenset({"projectile", "projectiles", "rockets", "rocket", "missiles", "drones", "shells"})
+_DIRECTIONAL = re.compile(
+    r"\b(nord|sud|est|ouest|north|south|east|west|northwest|northeast|southwest|southeast)"
+    r"(?:-\w+)?\s+(de|d'|du|des|of)\s*(la|l'|le|the)?\s*$"
+)
+_PROJECTILE_EXTRA = frozenset(
+    {"projectile", "projectiles", "rockets", "rocket", "missiles", "drones", "shells"}
+)
 
 
 @dataclass
@@ -88,8 +125,20 @@ class EventExtractor:
         self.kinds = lexicon.mapping("kinds")
         self.multiword_kinds = sorted((k for k in self.kinds if " " in k), key=len, reverse=True)
         self.trigger_nouns = lexicon.words("triggers", "nouns")
-        self.strong_verbs = frozenset({"attaquer", "bombarder", "pilonner", "déjouer", "attack", "bomb", "shell",
-                                       "foil", "strike", "target"})
+        self.strong_verbs = frozenset(
+            {
+                "attaquer",
+                "bombarder",
+                "pilonner",
+                "déjouer",
+                "attack",
+                "bomb",
+                "shell",
+                "foil",
+                "strike",
+                "target",
+            }
+        )
         self.foiled = lexicon.words("status", "foiled")
         self.intercepted = lexicon.words("status", "intercepted")
         self.intercept_success = lexicon.words("status", "intercept_success_verbs")
@@ -127,7 +176,7 @@ class EventExtractor:
     ) -> list[Incident]:
         """Incidents reported in ``doc``, the article's headline incident first."""
         token_key: dict[int, str] = {}
-        # longest mentions first: "l'aéroport international de Bagdad" owns its tokens, not the nested "Bagdad"
+        # longest mentions first: "l'aéroport international de Bagdad" owns its tokens, not "Bagdad"
         for mention in sorted(mentions, key=lambda m: m.start - m.end):
             span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
             if span is not None:
@@ -141,8 +190,11 @@ class EventExtractor:
             if span is None:
                 continue
             pieces = self._segments(span)
-            sentence_facts = [self._read(doc[start:end], sentence.index, token_key, entities) for start, end in pieces]
-            # a later attack noun with no place or date of its own is the same incident ("à la suite d'une attaque")
+            sentence_facts = [
+                self._read(doc[start:end], sentence.index, token_key, entities) for start, end in pieces
+            ]
+            # a later attack noun with no place or date of its own is the same incident
+            # ("à la suite d'une attaque")
             kept: list[tuple[int, int]] = []
             for (start, end), segment in zip(pieces, sentence_facts, strict=True):
                 if kept and not segment.named and not segment.dates:
@@ -151,8 +203,11 @@ class EventExtractor:
                     kept.append((start, end))
             relative = bool(self.relative_anchor.search(span.text))
             for index, (start, end) in enumerate(kept):
-                segment = self._read(doc[start:end], sentence.index, token_key, entities) if len(kept) < len(
-                    pieces) else sentence_facts[index]
+                segment = (
+                    self._read(doc[start:end], sentence.index, token_key, entities)
+                    if len(kept) < len(pieces)
+                    else sentence_facts[index]
+                )
                 segment.split_child = index > 0
                 segment.relative = relative
                 facts.append(segment)
@@ -168,7 +223,7 @@ class EventExtractor:
             if years is None:
                 continue
             sentence_end = text.find(".", match.end())
-            window = text[match.end(): sentence_end if sentence_end > 0 else len(text)]
+            window = text[match.end() : sentence_end if sentence_end > 0 else len(text)]
             for expression in self.time.find(window):
                 if expression.year:
                     return date(expression.year + years, expression.month or 1, 1), (
@@ -185,8 +240,11 @@ class EventExtractor:
             if token.lower_ not in _SPLIT_NOUNS:
                 continue
             if seen_noun:
-                before = [t.lower_ for t in sentence.doc[max(sentence.start, token.i - 3): token.i]]
-                if any(w in ("une", "un", "d'un", "d'une", "a", "an") for w in before) or before[-2:] == ["à", "l'"]:
+                before = [t.lower_ for t in sentence.doc[max(sentence.start, token.i - 3) : token.i]]
+                if any(w in ("une", "un", "d'un", "d'une", "a", "an") for w in before) or before[-2:] == [
+                    "à",
+                    "l'",
+                ]:
                     # start the new segment at its determiner
                     cut = token.i - 1 if token.i - 1 > cuts[-1] else token.i
                     if before[-2:] == ["à", "l'"]:
@@ -194,10 +252,12 @@ class EventExtractor:
                     cuts.append(cut)
             seen_noun = True
         cuts.append(sentence.end)
-        return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+        return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
     # -- reading one segment -----------------------------------------------------------------------
-    def _read(self, span: Span, sentence: int, token_key: dict[int, str], entities: dict[str, EntityRecord]) -> SegmentFacts:
+    def _read(
+        self, span: Span, sentence: int, token_key: dict[int, str], entities: dict[str, EntityRecord]
+    ) -> SegmentFacts:
         doc = span.doc
         facts = SegmentFacts(sentence, span.start, span.end)
         lowered = " " + " ".join(t.lower_ for t in span) + " "
@@ -212,7 +272,12 @@ class EventExtractor:
             kind = self.kinds.get(word) or self.kinds.get(lemma)
             if kind and not word.startswith("anti"):
                 facts.kinds.add(kind)
-            if kind or word in self.trigger_nouns or lemma in self.trigger_nouns or lemma in self.strong_verbs:
+            if (
+                kind
+                or word in self.trigger_nouns
+                or lemma in self.trigger_nouns
+                or lemma in self.strong_verbs
+            ):
                 facts.trigger = True
                 first_trigger = token.i if first_trigger is None else first_trigger
             if word in self.foiled or lemma in self.foiled:
@@ -225,14 +290,21 @@ class EventExtractor:
                 first_trigger is None or token.i < first_trigger
             ):
                 facts.modal = True
-            if token.lower_ in _SPLIT_NOUNS or token.lower_ in self.trigger_nouns or token.lower_ in self.facility_heads:
-                window = [t.lower_ for t in doc[max(span.start, token.i - 2): token.i]]
+            if (
+                token.lower_ in _SPLIT_NOUNS
+                or token.lower_ in self.trigger_nouns
+                or token.lower_ in self.facility_heads
+            ):
+                window = [t.lower_ for t in doc[max(span.start, token.i - 2) : token.i]]
                 if any(w in self.new_incident for w in window):
                     facts.new_marker = True
                 # "l'attaque", "cette frappe", "les roquettes" point back; "les attaques" is a series
                 plural_attack = token.lower_ in _SPLIT_NOUNS and token.lower_.endswith("s")
-                if window and window[-1] in self.anaphora and token.lower_ not in self.facility_heads and not (
-                    plural_attack
+                if (
+                    window
+                    and window[-1] in self.anaphora
+                    and token.lower_ not in self.facility_heads
+                    and not (plural_attack)
                 ):
                     facts.anaphoric = True
         if "représailles" in lowered or "retaliat" in lowered:
@@ -247,12 +319,15 @@ class EventExtractor:
         self._read_relations(span, facts, token_key, entities)
         return facts
 
-    def _read_places(self, span: Span, facts: SegmentFacts, token_key: dict[int, str],
-                     entities: dict[str, EntityRecord]) -> None:
+    def _read_places(
+        self, span: Span, facts: SegmentFacts, token_key: dict[int, str], entities: dict[str, EntityRecord]
+    ) -> None:
         doc = span.doc
         seen: set[str] = set()
-        kill_context = any(t.lemma_ in ("tuer", "assassiner", "kill") or t.lower_ in ("assassinat", "assassination")
-                           for t in span)
+        kill_context = any(
+            t.lemma_ in ("tuer", "assassiner", "kill") or t.lower_ in ("assassinat", "assassination")
+            for t in span
+        )
         i = span.start
         while i < span.end:
             key = token_key.get(i)
@@ -263,14 +338,20 @@ class EventExtractor:
             while j < span.end and token_key.get(j) == key:
                 j += 1
             record = entities.get(key)
-            before = " ".join(t.lower_ for t in doc[max(span.start, i - 4): i])
+            before = " ".join(t.lower_ for t in doc[max(span.start, i - 4) : i])
             if record and key not in seen:
                 seen.add(key)
-                if record.kind in (PLACE_KINDS | TARGET_KINDS) - {"Country"} and re.search(r"\b(depuis|à partir d|from)\b", before):
+                if record.kind in (PLACE_KINDS | TARGET_KINDS) - {"Country"} and re.search(
+                    r"\b(depuis|à partir d|from)\b", before
+                ):
                     facts.launch_sites.append(key)
                 elif record.kind in TARGET_KINDS:
                     facts.targets.append(key)
-                elif record.kind in PLACE_KINDS and record.kind != "Country" and not _DIRECTIONAL.search(before):
+                elif (
+                    record.kind in PLACE_KINDS
+                    and record.kind != "Country"
+                    and not _DIRECTIONAL.search(before)
+                ):
                     facts.locations.append(key)
                 elif record.kind == "Person" and kill_context:
                     facts.targets.append(key)
@@ -279,7 +360,7 @@ class EventExtractor:
     def _read_dates(self, span: Span, facts: SegmentFacts) -> None:
         doc = span.doc
         for expression in self.time.find(span.text, offset=span.start_char):
-            before = doc.text[max(0, expression.start - 14): expression.start].lower()
+            before = doc.text[max(0, expression.start - 14) : expression.start].lower()
             if any(before.rstrip().endswith(m) for m in self.range_markers):
                 continue
             token_span = doc.char_span(expression.start, expression.end, alignment_mode="expand")
@@ -296,8 +377,9 @@ class EventExtractor:
             token = token.head
         return token.lemma_.lower() in self.reporting_verbs
 
-    def _read_counts(self, span: Span, facts: SegmentFacts, token_key: dict[int, str],
-                     entities: dict[str, EntityRecord]) -> None:
+    def _read_counts(
+        self, span: Span, facts: SegmentFacts, token_key: dict[int, str], entities: dict[str, EntityRecord]
+    ) -> None:
         doc = span.doc
         projectile_words = {k for k, v in self.kinds.items() if " " not in k} | _PROJECTILE_EXTRA
         projectile_words -= {"tir", "salve", "bombardement", "assaut", "fusillade", "embuscade", "kamikaze"}
@@ -316,16 +398,21 @@ class EventExtractor:
         facts.killed, facts.injured = self.casualties.read(span, persons)
         for token in span:
             word = token.lower_
-            negated = any(t.lower_ in ("pas", "ne", "n'", "not") for t in doc[max(span.start, token.i - 3): token.i])
+            negated = any(
+                t.lower_ in ("pas", "ne", "n'", "not") for t in doc[max(span.start, token.i - 3) : token.i]
+            )
             if word in self.intercepted and not negated:
                 facts.intercepted = True
             if token.lemma_.lower() in ("intercepter", "intercept") and token.i > span.start:
-                helper = doc[max(span.start, token.i - 3): token.i]
-                if any(t.lemma_.lower() in self.intercept_success for t in helper if t.lower_ != token.lower_):
+                helper = doc[max(span.start, token.i - 3) : token.i]
+                if any(
+                    t.lemma_.lower() in self.intercept_success for t in helper if t.lower_ != token.lower_
+                ):
                     facts.intercepted = True
 
-    def _read_relations(self, span: Span, facts: SegmentFacts, token_key: dict[int, str],
-                        entities: dict[str, EntityRecord]) -> None:
+    def _read_relations(
+        self, span: Span, facts: SegmentFacts, token_key: dict[int, str], entities: dict[str, EntityRecord]
+    ) -> None:
         doc = span.doc
 
         def kind_of(i: int) -> str | None:
@@ -333,8 +420,10 @@ class EventExtractor:
             return entities[key].kind if key and key in entities else None
 
         def negated(i: int) -> bool:
-            clause = [t.lower_ for t in doc[max(span.start, i - 5): i]]
-            return any(w in self.negations for w in clause) or (i + 1 < span.end and doc[i + 1].lower_ == "pas")
+            clause = [t.lower_ for t in doc[max(span.start, i - 5) : i]]
+            return any(w in self.negations for w in clause) or (
+                i + 1 < span.end and doc[i + 1].lower_ == "pas"
+            )
 
         for token in span:
             lemma = token.lemma_.lower()
@@ -344,13 +433,16 @@ class EventExtractor:
                 before = [token_key[i] for i in range(span.start, token.i) if kind_of(i) in _GROUP_KINDS]
                 after = []
                 if token.i + 1 < span.end and doc[token.i + 1].lower_ == "par":
-                    after = [token_key[i] for i in range(token.i + 2, min(span.end, token.i + 8)) if kind_of(i) in
-                             _GROUP_KINDS]
+                    after = [
+                        token_key[i]
+                        for i in range(token.i + 2, min(span.end, token.i + 8))
+                        if kind_of(i) in _GROUP_KINDS
+                    ]
                 for key in dict.fromkeys(before[-1:] + after[:1]):
                     facts.claimed_by.append(key)
             elif lemma in self.accuse_verbs:
                 complement = self.accuse_complements.get(lemma)
-                tail = [t.lower_ for t in doc[token.i + 1: min(span.end, token.i + 5)]]
+                tail = [t.lower_ for t in doc[token.i + 1 : min(span.end, token.i + 5)]]
                 if complement and not any(w in complement for w in tail):
                     continue
                 if lemma == "attribuer" and not any(w in ("à", "aux", "au") for w in tail):
@@ -358,48 +450,64 @@ class EventExtractor:
                 if negated(token.i):
                     continue
                 self._read_blame(span, token.i, facts, token_key, kind_of)
-            elif (lemma in self.perpetrator_verbs and not negated(token.i) and token.pos_ == "VERB"):
+            elif lemma in self.perpetrator_verbs and not negated(token.i) and token.pos_ == "VERB":
                 for child in token.children:
-                    if child.dep_.startswith("nsubj") and kind_of(child.i) in ("State", "Country", "ArmedGroup"):
+                    if child.dep_.startswith("nsubj") and kind_of(child.i) in (
+                        "State",
+                        "Country",
+                        "ArmedGroup",
+                    ):
                         key = token_key[child.i]
                         if entities[key].kind in ("Country", "State"):
                             facts.perpetrators.append(key)
 
-    def _read_blame(self, span: Span, verb: int, facts: SegmentFacts, token_key: dict[int, str], kind_of) -> None:  # noqa: ANN001
+    def _read_blame(
+        self, span: Span, verb: int, facts: SegmentFacts, token_key: dict[int, str], kind_of
+    ) -> None:
         doc = span.doc
         sentence = doc[verb].sent
         actors_before = [i for i in range(sentence.start, verb) if kind_of(i) in _ACTOR_KINDS]
         accused: list[str] = []
         relative = verb - 1
-        while relative > sentence.start and doc[relative].lower_ in ("il", "ils", "elle", "elles", "les", "l'", "la",
-                                                                      "ne", "n'", "a", "ont"):
+        while relative > sentence.start and doc[relative].lower_ in (
+            "il",
+            "ils",
+            "elle",
+            "elles",
+            "les",
+            "l'",
+            "la",
+            "ne",
+            "n'",
+            "a",
+            "ont",
+        ):
             relative -= 1
         if doc[relative].lower_ in ("que", "qu'", "qui"):
-            groups = [i for i in range(max(sentence.start, relative - 8), relative) if kind_of(i) in _GROUP_KINDS]
+            groups = [
+                i for i in range(max(sentence.start, relative - 8), relative) if kind_of(i) in _GROUP_KINDS
+            ]
             if groups:
                 accused.append(token_key[groups[-1]])
                 actors_before = [i for i in actors_before if token_key[i] != token_key[groups[-1]]]
         if not accused:
-            previous_key = None
-            gap = 0
-            for i in range(verb + 1, sentence.end):
+            joinable = False  # a coordination ("X et les Y") lets the next group join the accused
+            for i in range(verb + 1, min(sentence.end, verb + 16)):
                 word = doc[i].lower_
                 if kind_of(i) in _GROUP_KINDS:
                     key = token_key[i]
-                    if key != previous_key and (not accused or gap_ok):
+                    if not accused or (joinable and key not in accused):
                         accused.append(key)
-                    previous_key = key
-                    gap = 0
+                    elif key != accused[-1]:
+                        break  # a group after a preposition qualifies the accused ("... à Hashed")
+                    joinable = False
                     continue
-                if previous_key is None and word in (".", ";") or previous_key is not None and word in (
-                    "d'", "de", "pour", "après", "car", "qui", ".", ";", "à", "au", "aux", "dans"
-                ):
-                    if accused:
-                        break
-                gap += 1
-                gap_ok = word in ("et", ",", "ou", "and", "or")
-                if gap > 12:
+                if accused and word in _BLAME_END:
                     break
+                if word in ("et", ",", "ou", "and", "or"):
+                    joinable = True
+                elif doc[i].pos_ != "DET" and word not in ("l'", "la", "le", "les", "des", "du", "the"):
+                    joinable = False
         if not accused:
             return
         accuser = token_key[actors_before[0]] if actors_before else None
@@ -407,7 +515,9 @@ class EventExtractor:
         facts.accuser = accuser
 
     # -- clustering -----------------------------------------------------------------------------------
-    def _cluster(self, facts: list[SegmentFacts], reference: date | None, precision: str | None) -> list[Incident]:
+    def _cluster(
+        self, facts: list[SegmentFacts], reference: date | None, precision: str | None
+    ) -> list[Incident]:
         incidents: list[Incident] = []
         current: Incident | None = None
         main: Incident | None = None
@@ -419,23 +529,42 @@ class EventExtractor:
                 target = None
                 if not seg.new_marker and not seg.split_child:
                     if seg.anaphoric and seg_date is not None and not seg.named:
-                        target = next((inc for inc in incidents if inc.date and not inc.date_is_default and
-                                       compatible(inc.date, seg_date)), None)
+                        target = next(
+                            (
+                                inc
+                                for inc in incidents
+                                if inc.date and not inc.date_is_default and compatible(inc.date, seg_date)
+                            ),
+                            None,
+                        )
                     if target is None and current is not None and self._compatible(current, seg, seg_date):
                         target = current
                     if target is None and seg.named:
                         # back to an earlier incident: needs shared places and no date of its own that differs
-                        target = next((inc for inc in reversed(incidents) if inc is not current and
-                                       self._overlap(inc, seg) and self._compatible(inc, seg, seg_date) and
-                                       (seg_date is None or inc.date is not None and not inc.date_is_default)),
-                                      None)
+                        target = next(
+                            (
+                                inc
+                                for inc in reversed(incidents)
+                                if inc is not current
+                                and self._overlap(inc, seg)
+                                and self._compatible(inc, seg, seg_date)
+                                and (seg_date is None or (inc.date is not None and not inc.date_is_default))
+                            ),
+                            None,
+                        )
                 if target is None:
                     target = Incident(sentences=[])
-                    if seg_date is None and reference is not None and precision is not None and not seg.relative:
+                    if (
+                        seg_date is None
+                        and reference is not None
+                        and precision is not None
+                        and not seg.relative
+                    ):
                         # an incident the text does not date is the article's news: date it by the article
                         month_or_year = "year" if precision == "year" else "month"
-                        target.date = ResolvedDate(reference.isoformat()[: 4 if month_or_year == "year" else 7],
-                                                   month_or_year)
+                        target.date = ResolvedDate(
+                            reference.isoformat()[: 4 if month_or_year == "year" else 7], month_or_year
+                        )
                         target.date_is_default = True
                     incidents.append(target)
                     if main is None:
@@ -444,7 +573,9 @@ class EventExtractor:
                 current = target
             elif current is not None and not seg.modal:
                 # a sentence that refers back: casualties, claims, interception
-                refers_back = seg.anaphoric or seg.killed is not None or seg.injured is not None or seg.claimed_by
+                refers_back = (
+                    seg.anaphoric or seg.killed is not None or seg.injured is not None or seg.claimed_by
+                )
                 if refers_back and (not seg.series or seg.anaphoric):
                     self._absorb_details(current, seg)
             if seg.accused and not seg.blame_period:
@@ -468,8 +599,9 @@ class EventExtractor:
             main.attributions.extend(pending_series_blame)
         return [inc for inc in incidents if inc.places]
 
-    def _segment_date(self, seg: SegmentFacts, current: Incident | None, reference: date | None,
-                      precision: str | None) -> ResolvedDate | None:
+    def _segment_date(
+        self, seg: SegmentFacts, current: Incident | None, reference: date | None, precision: str | None
+    ) -> ResolvedDate | None:
         result = None
         for expression in seg.dates:
             if expression.same_as_previous:
@@ -513,10 +645,11 @@ class EventExtractor:
         incident.kinds |= seg.kinds
         if seg.foiled:
             incident.status = "foiled"
-        if seg_date is not None:
-            if incident.date is None or incident.date_is_default or compatible(incident.date, seg_date):
-                incident.date = seg_date if incident.date_is_default else finer(incident.date, seg_date)
-                incident.date_is_default = False
+        if seg_date is not None and (
+            incident.date is None or incident.date_is_default or compatible(incident.date, seg_date)
+        ):
+            incident.date = seg_date if incident.date_is_default else finer(incident.date, seg_date)
+            incident.date_is_default = False
         if incident.weekday is None:
             incident.weekday = seg.weekday
         for attr in ("targets", "locations", "launch_sites", "perpetrators"):

@@ -39,7 +39,7 @@ def parse_number(text: str, lexicon: Lexicon) -> int | None:
         if value == 1000:
             total += max(current, 1) * 1000
             current = 0
-        elif value == 100 or current and current < value and value in (20, 10, 12):
+        elif value == 100 or (current and current < value and value in (20, 10, 12)):
             # multiplicative: "deux cents", "quatre-vingts", "une dizaine"
             current = max(current, 1) * value
         else:
