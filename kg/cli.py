@@ -281,7 +281,7 @@ def export(
     output: OutputOption = None,
 ) -> None:
     """Serialise a graph, or export its events or entities as JSON/CSV tables."""
-    from kg.export import entities_table, events_table, write_table
+    from kg.export import ENTITY_COLUMNS, EVENT_COLUMNS, entities_table, events_table, write_table
     from kg.store import serialize
 
     if events and entities:
@@ -294,7 +294,7 @@ def export(
         if table_format not in ("json", "csv"):
             raise UsageError(f"--format {table_format}: tables are exported as json or csv")
         rows = events_table(data) if events else entities_table(data)
-        write_table(rows, output, table_format)
+        write_table(rows, output, table_format, columns=EVENT_COLUMNS if events else ENTITY_COLUMNS)
         typer.echo(f"{len(rows)} {'events' if events else 'entities'}", err=True)
         return
     if fmt in (ExportFormat.json, ExportFormat.csv):
