@@ -118,6 +118,10 @@ class CasualtyReader:
             i -= 1
         if i == token.i - 1:
             return 0  # no auxiliary: not a passive or intransitive casualty verb
+        # an elliptical subject: "trois ont été tués", "at least 34 were injured"
+        value = parse_number(doc[i].text, self.lexicon) if i >= span.start else None
+        if value is not None:
+            return value
         total = 0
         j = i
         while j >= span.start and j > i - 10:

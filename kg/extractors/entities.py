@@ -67,6 +67,9 @@ class EntityExtractor:
         self.index = index
         heads = lexicon.section("heads")
         self.facility_heads = {k.lower(): v for k, v in heads.get("facility", {}).items()}
+        self.definite = frozenset(heads.get("definite_articles", []))
+        self.name_before_head = bool(heads.get("name_before_head", False))
+        self.new_incident = lexicon.words("relations", "new_incident")
         self.place_heads = {k.lower(): v for k, v in heads.get("place", {}).items()}
         self.group_heads = {k.lower(): v for k, v in heads.get("group", {}).items()}
         self.titles = sorted(
@@ -95,8 +98,8 @@ class EntityExtractor:
         for hit in self._collectives(doc):
             found.append(hit)
             taken[hit.start : hit.end] = [True] * (hit.end - hit.start)
-        for start, end, kind in self._head_phrases(doc):
-            hit = self._resolve_headed(doc, start, end, kind, gazetteer_spans)
+        for start, end, kind, name_start, name_end in self._head_phrases(doc):
+            hit = self._resolve_headed(doc, start, end, kind, gazetteer_spans, (name_start, name_end))
             if hit and not any(taken[hit.start : hit.end]):
                 found.append(hit)
                 taken[hit.start : hit.end] = [True] * (hit.end - hit.start)
@@ -114,6 +117,11 @@ class EntityExtractor:
             if any(f.start <= span.start and span.end <= f.end and f.key != span.kb_id_ for f in found):
                 entry = self.index.entries[self.index_iri(span.kb_id_)]
                 found.append(_Found(span.start, span.end, entry.slug, self._record(entry, span.text)))
+
+        found = self._corefer_person_names(found)
+        for hit in self._definite_references(doc, found, taken, sentence_of):
+            found.append(hit)
+            taken[hit.start : hit.end] = [True] * (hit.end - hit.start)
 
         records: dict[str, EntityRecord] = {}
         mentions: list[EntityMention] = []
@@ -143,8 +151,11 @@ class EntityExtractor:
         return EntityRecord(entry.slug, entry.kind, entry.label, True, {surface})
 
     # -- "la base de X", "le quartier de Y", "les Brigades Z" ---------------------------------------------
-    def _head_phrases(self, doc: Doc) -> list[tuple[int, int, str]]:
-        """(head start, name end, kind) for every head noun followed by a proper name."""
+    def _head_phrases(self, doc: Doc) -> list[tuple[int, int, str, int, int]]:
+        """(start, end, kind, name start, name end) of every head noun with a proper name.
+
+        French puts the name after the head ("la base de X"); English also before it ("the X base").
+        """
         results = []
         i = 0
         while i < len(doc):
@@ -162,11 +173,32 @@ class EntityExtractor:
                         j += 1
                 name_end = self._name_end(doc, j)
                 if name_end > j:
-                    results.append((i, name_end, kind))
+                    results.append((i, name_end, kind, j, name_end))
                     i = name_end - 1
                     break
+                if self.name_before_head and i > 0:
+                    name_start = self._name_start(doc, i)
+                    if name_start < i:
+                        results.append((name_start, i + n, kind, name_start, i))
+                        break
             i += 1
         return results
+
+    def _name_start(self, doc: Doc, head: int) -> int:
+        """Start of a proper name ending right before a head noun ("the Kharab al-Jir base")."""
+        j = head
+        while j > 0 and (
+            _is_name_token(doc[j - 1]) or doc[j - 1].text == "-" or doc[j - 1].lower_ in ("al", "el")
+        ):
+            j -= 1
+        while j < head and (not _is_name_token(doc[j]) or doc[j].is_sent_start or doc[j].lower_ in self.junk):
+            j += 1
+        sentence = doc[j].sent if j < head else None
+        if sentence is not None:
+            words = [t for t in sentence if t.is_alpha and len(t) > 3]
+            if words and sum(t.is_title for t in words) / len(words) > 0.5:
+                return head  # a headline in title case: every word looks like a name
+        return j
 
     def _name_end(self, doc: Doc, start: int) -> int:
         """End of a proper name starting at ``start`` (capitalised words and transliteration particles)."""
@@ -188,12 +220,17 @@ class EntityExtractor:
                 break
         return j
 
-    def _resolve_headed(self, doc: Doc, start: int, end: int, kind: str, gaz: list[Span]) -> _Found | None:
+    def _resolve_headed(
+        self, doc: Doc, start: int, end: int, kind: str, gaz: list[Span], name_bounds: tuple[int, int]
+    ) -> _Found | None:
         span = doc[start:end]
-        head_end = start
-        while head_end < end and not _is_name_token(doc[head_end]):
-            head_end += 1
-        name = doc[head_end:end].text
+        if name_bounds[0] == start and name_bounds[1] < end:  # name first ("the Kharab al-Jir base")
+            head_end, name = start, doc[name_bounds[0] : name_bounds[1]].text
+        else:
+            head_end = start
+            while head_end < end and not _is_name_token(doc[head_end]):
+                head_end += 1
+            name = doc[head_end:end].text
         if not name or fold(name) in self.junk or (name.isupper() and len(name) <= 2):
             return None
         parent = self._parent_after(doc, end, gaz)
@@ -258,7 +295,7 @@ class EntityExtractor:
         entry = self.index.entries.get(self.index_iri("iran-backed-militias"))
         if entry is None:
             return []
-        hits = []
+        hits = self._collectives_sponsor_first(doc, entry)
         for i, token in enumerate(doc):
             if token.lower_ not in self.collective_nouns:
                 continue
@@ -278,6 +315,94 @@ class EntityExtractor:
                     break
                 if (t.is_punct and t.text not in (",", "–", "-", "—")) or t.lower_ in ("qui", "que", "et"):
                     break
+        return hits
+
+    def _collectives_sponsor_first(self, doc: Doc, entry: Entry) -> list[_Found]:
+        """English order: "Iran-backed (militant) groups", "pro-Iranian militias"."""
+        hits = []
+        for i, token in enumerate(doc):
+            if (
+                token.lower_ in self.collective_sponsor
+                and i + 2 < len(doc)
+                and doc[i + 1].text == "-"
+                and (doc[i + 2].lower_ in self.collective_links)
+            ):
+                start, after = i, i + 3
+            elif token.lower_ in self.collective_adjectives:
+                start, after = i, i + 1
+            else:
+                continue
+            for k in range(after, min(len(doc), after + 3)):
+                if doc[k].lower_ in self.collective_nouns:
+                    hits.append(
+                        _Found(start, k + 1, entry.slug, self._record(entry, doc[start : k + 1].text))
+                    )
+                    break
+        return hits
+
+    # -- in-article coreference -----------------------------------------------------------------------
+    def _corefer_person_names(self, found: list[_Found]) -> list[_Found]:
+        """A new person named by part of a longer name in the same article is that person ("Al-Kadhimi")."""
+        persons = [f for f in found if f.record.kind == "Person"]
+        result = []
+        for hit in found:
+            if hit.record.kind == "Person" and not hit.record.in_gazetteer:
+                short = fold(hit.record.label)
+                longer = next(
+                    (
+                        p
+                        for p in persons
+                        if p.key != hit.key
+                        and f" {short}" in f" {fold(p.record.label)}"
+                        and len(fold(p.record.label)) > len(short)
+                    ),
+                    None,
+                )
+                if longer is not None:
+                    record = EntityRecord(
+                        longer.key,
+                        "Person",
+                        longer.record.label,
+                        longer.record.in_gazetteer,
+                        {hit.record.label},
+                        hit.record.role,
+                    )
+                    hit = _Found(hit.start, hit.end, longer.key, record)
+            result.append(hit)
+        return result
+
+    def _definite_references(
+        self, doc: Doc, found: list[_Found], taken: list[bool], sentence_of: list[int]
+    ) -> list[_Found]:
+        """ "l'ambassade", "la base" with no name of their own refer back to the facility named just before."""
+        facilities = sorted((f for f in found if f.record.kind in _FACILITY_KINDS), key=lambda f: f.start)
+        hits = []
+        for i, token in enumerate(doc):
+            kind = self.facility_heads.get(token.lower_)
+            if kind is None or taken[i] or i == 0 or doc[i - 1].lower_ not in self.definite:
+                continue
+            nxt = doc[i + 1] if i + 1 < len(doc) else None
+            if nxt is not None and (nxt.lower_ in _CONNECTORS or _is_name_token(nxt)):
+                continue  # "la base de X", "le camp X": a name of its own
+            if i > 1 and doc[i - 2].lower_ in self.new_incident:
+                continue
+            before = [
+                f
+                for f in facilities
+                if f.start < i
+                and _kinds_compatible(kind, f.record.kind)
+                and sentence_of[i] - sentence_of[f.start] <= 3
+            ]
+            if before:
+                antecedent = before[-1]
+                record = EntityRecord(
+                    antecedent.key,
+                    antecedent.record.kind,
+                    antecedent.record.label,
+                    antecedent.record.in_gazetteer,
+                    set(),
+                )
+                hits.append(_Found(i - 1, i + 1, antecedent.key, record))
         return hits
 
     # -- "le Premier ministre Mustafa al-Kadhimi" ------------------------------------------------------

@@ -125,20 +125,10 @@ class EventExtractor:
         self.kinds = lexicon.mapping("kinds")
         self.multiword_kinds = sorted((k for k in self.kinds if " " in k), key=len, reverse=True)
         self.trigger_nouns = lexicon.words("triggers", "nouns")
-        self.strong_verbs = frozenset(
-            {
-                "attaquer",
-                "bombarder",
-                "pilonner",
-                "déjouer",
-                "attack",
-                "bomb",
-                "shell",
-                "foil",
-                "strike",
-                "target",
-            }
-        )
+        # verbs that report an attack on their own (generic ones like "toucher" need a weapon word)
+        self.strong_verbs = lexicon.words("triggers", "strong_verbs")
+        self.foiled_objects = lexicon.words("status", "foiled_objects")
+        self.found_words = lexicon.words("status", "found_words")
         self.foiled = lexicon.words("status", "foiled")
         self.intercepted = lexicon.words("status", "intercepted")
         self.intercept_success = lexicon.words("status", "intercept_success_verbs")
@@ -277,12 +267,18 @@ class EventExtractor:
                 or word in self.trigger_nouns
                 or lemma in self.trigger_nouns
                 or lemma in self.strong_verbs
+                or word in self.strong_verbs
             ):
                 facts.trigger = True
                 first_trigger = token.i if first_trigger is None else first_trigger
             if word in self.foiled or lemma in self.foiled:
                 facts.foiled = True
                 facts.trigger = True
+        # "un lance-roquettes a été découvert": a launcher found before firing is a foiled attack
+        words = {t.lower_ for t in span}
+        if words & self.foiled_objects and words & self.found_words:
+            facts.foiled = True
+            facts.trigger = True
         # markers
         for token in span:
             lemma = token.lemma_.lower()
@@ -370,6 +366,11 @@ class EventExtractor:
 
     def _reporting(self, span: Span) -> bool:
         """True when the time expression dates a statement ("a annoncé ... le 18 juin"), not the attack."""
+        doc = span.doc
+        if not doc.has_annotation("DEP"):
+            # no parser (English): a reporting verb just before the date ("said on Friday", "told AFP Friday")
+            window = [t.lower_ for t in doc[max(0, span.start - 4) : span.start]]
+            return any(w in self.reporting_verbs for w in window)
         token = span.root
         for _ in range(6):
             if token.pos_ in ("VERB", "AUX") or token.head is token:
@@ -401,7 +402,8 @@ class EventExtractor:
             negated = any(
                 t.lower_ in ("pas", "ne", "n'", "not") for t in doc[max(span.start, token.i - 3) : token.i]
             )
-            if word in self.intercepted and not negated:
+            two_words = f"{word} {doc[token.i + 1].lower_}" if token.i + 1 < span.end else word
+            if (word in self.intercepted or two_words in self.intercepted) and not negated:
                 facts.intercepted = True
             if token.lemma_.lower() in ("intercepter", "intercept") and token.i > span.start:
                 helper = doc[max(span.start, token.i - 3) : token.i]
@@ -427,7 +429,8 @@ class EventExtractor:
 
         for token in span:
             lemma = token.lemma_.lower()
-            if lemma in self.claim_verbs or token.lower_.startswith("revendiqu"):
+            verb = lemma if lemma in self.claim_verbs | self.accuse_verbs else token.lower_
+            if verb in self.claim_verbs:
                 if negated(token.i):
                     continue
                 before = [token_key[i] for i in range(span.start, token.i) if kind_of(i) in _GROUP_KINDS]
@@ -438,14 +441,15 @@ class EventExtractor:
                         for i in range(token.i + 2, min(span.end, token.i + 8))
                         if kind_of(i) in _GROUP_KINDS
                     ]
-                for key in dict.fromkeys(before[-1:] + after[:1]):
+                # the subject comes first: "X, une coalition de milices, a revendiqué" names X
+                for key in dict.fromkeys(before[:1] + after[:1]):
                     facts.claimed_by.append(key)
-            elif lemma in self.accuse_verbs:
-                complement = self.accuse_complements.get(lemma)
+            elif verb in self.accuse_verbs:
+                complement = self.accuse_complements.get(verb)
                 tail = [t.lower_ for t in doc[token.i + 1 : min(span.end, token.i + 5)]]
                 if complement and not any(w in complement for w in tail):
                     continue
-                if lemma == "attribuer" and not any(w in ("à", "aux", "au") for w in tail):
+                if verb in ("attribuer", "imputer") and not any(w in ("à", "aux", "au") for w in tail):
                     continue
                 if negated(token.i):
                     continue
@@ -483,7 +487,8 @@ class EventExtractor:
             "ont",
         ):
             relative -= 1
-        if doc[relative].lower_ in ("que", "qu'", "qui"):
+        relative_clause = doc[relative].lower_ in ("que", "qu'", "qui")
+        if relative_clause:
             groups = [
                 i for i in range(max(sentence.start, relative - 8), relative) if kind_of(i) in _GROUP_KINDS
             ]
@@ -510,7 +515,14 @@ class EventExtractor:
                     joinable = False
         if not accused:
             return
-        accuser = token_key[actors_before[0]] if actors_before else None
+        # the subject right before the verb ("US President Joe Biden blamed"); for a relative clause
+        # ("les milices qu'il accuse") the pronoun stands for the sentence's first actor
+        if not actors_before:
+            accuser = None
+        elif relative_clause:
+            accuser = token_key[actors_before[0]]
+        else:
+            accuser = token_key[actors_before[-1]]
         facts.accused = list(dict.fromkeys(accused))
         facts.accuser = accuser
 
