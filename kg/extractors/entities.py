@@ -374,7 +374,7 @@ class EntityExtractor:
     def _definite_references(
         self, doc: Doc, found: list[_Found], taken: list[bool], sentence_of: list[int]
     ) -> list[_Found]:
-        """ "l'ambassade", "la base" with no name of their own refer back to the facility named just before."""
+        """A bare "l'ambassade" or "la base" refers back to the facility named just before."""
         facilities = sorted((f for f in found if f.record.kind in _FACILITY_KINDS), key=lambda f: f.start)
         hits = []
         for i, token in enumerate(doc):
