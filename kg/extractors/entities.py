@@ -255,10 +255,11 @@ class EntityExtractor:
         entry = self.index.fuzzy(name, cutoff=0.8)
         if entry and _kinds_compatible(kind, entry.kind) and fold(entry.label)[:1] == fold(name)[:1]:
             return _Found(start, end, entry.slug, self._record(entry, span.text))
-        if overlapping:
-            return None  # the name is a known entity of another kind: let the gazetteer mention stand
-        # 4. a new entity
         head_word = doc[start].lower_
+        group_name = kind == "ArmedGroup" and head_word in _GROUP_NAME_HEADS and doc[start].is_title
+        if overlapping and not group_name:
+            return None  # the name is a known entity of another kind: let the gazetteer mention stand
+        # 4. a new entity ("les Brigades Thar al-Mouhandis" is a group even if it names a person)
         label = (
             span.text
             if kind == "ArmedGroup" and head_word in _GROUP_NAME_HEADS and doc[start].is_title
