@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
-from kg.ns import GEO, KG, KGR
+from kg.ns import GEO, KG, KGR, fold
 from kg.resources import gazetteer
 
 ENTITY_PREFIX = str(KGR) + "entity/"
@@ -44,21 +43,6 @@ PLACE_KINDS = frozenset({"Airport", "District", "City", "Province", "Place", "Co
 ACTOR_KINDS = frozenset({"ArmedGroup", "Person", "Organization", "State"})
 
 _LEADING_ARTICLE = re.compile(r"^(?:(?:al|el|the|le|la|les|l)[\s'-]+)")
-
-
-def fold(text: str) -> str:
-    """Case-, accent- and punctuation-insensitive key for names.
-
-    >>> fold("Aïn al-Assad")
-    'ain al assad'
-    >>> fold("Kata'ib  Hezbollah")
-    'kataib hezbollah'
-    """
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    text = re.sub(r"['’`´]", "", text)
-    text = re.sub(r"[^a-z0-9]+", " ", text)
-    return " ".join(text.split())
 
 
 def loose_fold(text: str) -> str:

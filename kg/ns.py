@@ -136,6 +136,21 @@ def bind_prefixes(graph) -> None:
     graph.bind("dcterms", "http://purl.org/dc/terms/")
 
 
+def fold(text: str) -> str:
+    """Case-, accent- and punctuation-insensitive key for names.
+
+    >>> fold("Aïn al-Assad")
+    'ain al assad'
+    >>> fold("Kata'ib  Hezbollah")
+    'kataib hezbollah'
+    """
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = re.sub(r"['’`´]", "", text)
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return " ".join(text.split())
+
+
 def slugify(text: str) -> str:
     """Lower-case ASCII slug used in entity IRIs.
 
@@ -144,11 +159,7 @@ def slugify(text: str) -> str:
     >>> slugify("Aïn al-Assad")
     'ain-al-assad'
     """
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in folded if not unicodedata.combining(c)).lower()
-    folded = re.sub(r"['’`´]", "", folded)
-    folded = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
-    return folded or "x"
+    return "-".join(fold(text).split()) or "x"
 
 
 def short_hash(*parts: str, length: int = 16) -> str:

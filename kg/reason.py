@@ -19,13 +19,13 @@ from __future__ import annotations
 import logging
 
 import owlrl
-from rdflib import RDF, RDFS, BNode, Dataset, Graph, Literal, URIRef
-from rdflib.graph import ConjunctiveGraph
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, SKOS, XSD
 from rdflib.term import Node
 
 from kg import resources
 from kg.ns import PREFIXES, bind_prefixes
+from kg.store import flatten
 
 __all__ = ["closure", "reason"]
 
@@ -71,7 +71,7 @@ def reason(data: Graph) -> Graph:
     >>> len(reason(Graph()))
     0
     """
-    given = _union(data)
+    given = flatten(data)
     ontology = resources.ontology()
     work = Graph()
     work += given
@@ -98,7 +98,7 @@ def closure(data: Graph) -> Graph:
     Returns:
         A new graph: every triple of ``data`` and every triple of ``reason(data)``.
     """
-    result = _union(data)
+    result = flatten(data)
     bind_prefixes(result)
     result += reason(data)
     return result
@@ -126,16 +126,6 @@ def _is_useful(triple: Triple, given: Graph, ontology_subjects: set[Node]) -> bo
     if isinstance(o, Literal):
         return not any(o.eq(existing) for existing in given.objects(s, p) if isinstance(existing, Literal))
     return True
-
-
-def _union(data: Graph) -> Graph:
-    union = Graph()
-    if isinstance(data, (Dataset, ConjunctiveGraph)):
-        for s, p, o, _ in data.quads((None, None, None, None)):
-            union.add((s, p, o))
-    else:
-        union += data
-    return union
 
 
 def _log_inconsistencies(graph: Graph) -> None:

@@ -33,6 +33,7 @@ from kg.ns import PREFIXES, bind_prefixes
 
 __all__ = [
     "RDFFormat",
+    "flatten",
     "format_for_path",
     "load",
     "parse_format",
@@ -234,6 +235,18 @@ def serialize(data: Graph, fmt: str | RDFFormat) -> str:
         lines = sorted({line for line in output.splitlines() if line.strip()})
         output = "".join(f"{line}\n" for line in lines)
     return output
+
+
+def flatten(data: Graph) -> Graph:
+    """A fresh plain ``Graph`` with every triple of a graph or of all graphs of a dataset, unsorted.
+
+    For work on a copy (validation, reasoning) where order does not matter and sorting would cost.
+    """
+    graph = Graph()
+    _copy_prefixes(data, graph)
+    for triple in _all_triples(data):
+        graph.add(triple)
+    return graph
 
 
 def union(data: Graph) -> Graph:

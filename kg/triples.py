@@ -34,7 +34,7 @@ from kg.ns import (
     mention_iri,
     report_iri,
 )
-from kg.records import ArticleExtraction, Event, Incident
+from kg.records import ArticleExtraction, Event, Incident, Sentence
 from kg.resources import gazetteer, ontology
 
 _DATATYPES = {"day": XSD.date, "month": XSD.gYearMonth, "year": XSD.gYear}
@@ -64,18 +64,22 @@ def _add_date(graph: Graph, subject: URIRef, value: ResolvedDate | None) -> None
         graph.add((subject, KG.datePrecision, _PRECISION_UNITS[value.precision]))
 
 
-def _sentence_mention(graph: Graph, extraction: ArticleExtraction, index: int) -> URIRef:
-    sentence = extraction.sentences[index]
-    article = extraction.article
-    node = mention_iri(article.id, sentence.start, sentence.end)
+def _mention(graph: Graph, article: Article, start: int, end: int, sentence: Sentence) -> URIRef:
+    """A span of an article with its evidence sentence and offsets."""
+    node = mention_iri(article.id, start, end)
     graph.add((node, RDF.type, KG.Mention))
     graph.add((node, KG.inArticle, article_iri(article.id)))
     graph.add((node, KG.evidenceText, Literal(sentence.text)))
-    graph.add((node, KG.startChar, Literal(sentence.start)))
-    graph.add((node, KG.endChar, Literal(sentence.end)))
+    graph.add((node, KG.startChar, Literal(start)))
+    graph.add((node, KG.endChar, Literal(end)))
     graph.add((node, KG.sentenceStart, Literal(sentence.start)))
     graph.add((node, KG.sentenceEnd, Literal(sentence.end)))
     return node
+
+
+def _sentence_mention(graph: Graph, extraction: ArticleExtraction, index: int) -> URIRef:
+    sentence = extraction.sentences[index]
+    return _mention(graph, extraction.article, sentence.start, sentence.end, sentence)
 
 
 def _article_node(graph: Graph, article: Article) -> URIRef:
@@ -103,18 +107,10 @@ def _article_graph(dataset: Dataset, extraction: ArticleExtraction) -> Graph:
     graph = dataset.graph(article_graph_iri(article.id))
     article_node = _article_node(graph, article)
     for mention in extraction.mentions:
-        node = mention_iri(article.id, mention.start, mention.end)
         entity = entity_iri(mention.key)
-        sentence = extraction.sentences[mention.sentence]
-        graph.add((node, RDF.type, KG.Mention))
-        graph.add((node, KG.inArticle, article_node))
+        node = _mention(graph, article, mention.start, mention.end, extraction.sentences[mention.sentence])
         graph.add((node, KG.refersTo, entity))
         graph.add((node, KG.surfaceForm, Literal(mention.text)))
-        graph.add((node, KG.startChar, Literal(mention.start)))
-        graph.add((node, KG.endChar, Literal(mention.end)))
-        graph.add((node, KG.evidenceText, Literal(sentence.text)))
-        graph.add((node, KG.sentenceStart, Literal(sentence.start)))
-        graph.add((node, KG.sentenceEnd, Literal(sentence.end)))
         graph.add((entity, KG.hasMention, node))
         graph.add((entity, KG.sourceArticle, article_node))
     for key, record in extraction.entities.items():

@@ -25,14 +25,14 @@ from dataclasses import asdict, dataclass
 from pyshacl import validate as shacl_validate
 from pyshacl.entrypoints import meta_validate
 from pyshacl.errors import ReportableRuntimeError
-from rdflib import RDF, RDFS, BNode, Dataset, Graph, Literal, Namespace, URIRef
-from rdflib.graph import ConjunctiveGraph
+from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, SKOS, XSD
 from rdflib.term import Node
 
 from kg import resources
 from kg.errors import ShapesError
 from kg.ns import PREFIXES
+from kg.store import flatten
 
 __all__ = ["Report", "ValidationResult", "check_shapes", "shorten", "validate"]
 
@@ -153,7 +153,7 @@ def validate(data: Graph, shapes: Graph | None = None) -> Report:
     True
     """
     shapes_graph = resources.shapes() if shapes is None else shapes
-    work = _union(data)
+    work = flatten(data)
     work += resources.ontology()
     try:
         conforms, report_graph, _ = shacl_validate(
@@ -228,17 +228,6 @@ def _describe_shape(shapes: Graph, node: Node) -> str:
     if isinstance(parent, URIRef):
         described += f" of {shorten(str(parent))}"
     return described
-
-
-def _union(data: Graph) -> Graph:
-    """A fresh plain graph holding every triple of ``data`` (all named graphs)."""
-    union = Graph()
-    if isinstance(data, (Dataset, ConjunctiveGraph)):
-        for s, p, o, _ in data.quads((None, None, None, None)):
-            union.add((s, p, o))
-    else:
-        union += data
-    return union
 
 
 def _results(report: Graph, labels_from: Graph) -> tuple[ValidationResult, ...]:
