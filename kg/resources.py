@@ -9,6 +9,7 @@ article would dominate build time.
 
 from __future__ import annotations
 
+import tomllib
 from functools import cache
 from pathlib import Path
 
@@ -55,6 +56,18 @@ def gazetteer() -> Graph:
 
 def queries_dir() -> Path:
     return data_dir("queries")
+
+
+def scope_path() -> Path:
+    """The countries whose incidents kg keeps (``kg/scope.toml``)."""
+    return _PACKAGE_DIR / "scope.toml"
+
+
+@cache
+def load_scope() -> frozenset[str]:
+    """Slugs of the countries whose incidents are kept."""
+    with scope_path().open("rb") as handle:
+        return frozenset(tomllib.load(handle).get("countries", []))
 
 
 def lexicon_path(language: str) -> Path:

@@ -41,6 +41,10 @@ def _resolve_first(parser: TimeParser, text: str, ref: date | None, precision: s
         ("de janvier 2020", None, None, "2020-01"),
         ("l'année dernière", date(2023, 10, 20), "day", "2022"),
         ("en 2019", None, None, "2019"),
+        ("dans la nuit de mardi à mercredi, vers 1 h 30", date(2023, 10, 25), "day", "2023-10-25"),
+        ("dans la nuit de jeudi à vendredi, peu après minuit", date(2020, 3, 13), "day", "2020-03-13"),
+        ("dans la nuit de jeudi à vendredi", date(2020, 3, 14), "day", "2020-03-12"),
+        ("dans la nuit du 12 au 13 novembre, vers 2 h", date(2023, 11, 14), "day", "2023-11-13"),
     ],
 )
 def test_dates_resolution(

@@ -55,6 +55,10 @@ class CasualtyReader:
         self.none_markers = lexicon.words("casualties", "none_markers")
         self.unknown_markers = lexicon.words("casualties", "unknown_markers")
         self.people = lexicon.words("casualties", "people_nouns")
+        # verb forms that take the victims as object ("tuant deux soldats", "killing a contractor")
+        self.active_forms = lexicon.words("casualties", "active_forms")
+        self.light_verbs = lexicon.words("casualties", "light_verbs")
+        self.modifiers = lexicon.words("casualties", "modifiers")
 
     def read(self, span: Span, person_tokens: set[int]) -> tuple[int | None, int | None]:
         """(killed, injured) stated in ``span``; ``person_tokens`` are token indices of Person mentions."""
@@ -114,9 +118,13 @@ class CasualtyReader:
             value = parse_number(doc[number].text, self.lexicon) if number >= span.start else None
             if value is not None:
                 return value
-        while i >= span.start and doc[i].lower_ in _AUX:
+        # "suffered a minor injury", "a subi des blessures légères": skip the noun's modifiers
+        while i >= span.start and i > token.i - 3 and doc[i].lower_ in self.modifiers:
             i -= 1
-        if i == token.i - 1:
+        aux_end = i
+        while i >= span.start and (doc[i].lower_ in _AUX or doc[i].lower_ in self.light_verbs):
+            i -= 1
+        if i == aux_end:
             return 0  # no auxiliary: not a passive or intransitive casualty verb
         # an elliptical subject: "trois ont été tués", "at least 34 were injured"
         value = parse_number(doc[i].text, self.lexicon) if i >= span.start else None
@@ -142,18 +150,21 @@ class CasualtyReader:
 
     def _count_after(self, span: Span, token: Token, person_tokens: set[int]) -> int:
         """Objects of an active casualty verb: "blessé un enfant", "a tué X et Y", "tuant deux soldats"."""
-        if token.pos_ != "VERB" and not token.lower_.endswith("ant"):
+        if token.pos_ != "VERB" and token.lower_ not in self.active_forms:
             return 0
         return self._persons_after(span, token, person_tokens) or self._numbered_people_after(span, token)
 
     def _numbered_people_after(self, span: Span, token: Token) -> int:
         doc = span.doc
         total = 0
-        for j in range(token.i + 1, min(span.end, token.i + 8)):
-            if doc[j].is_punct or doc[j].pos_ == "VERB":
+        # "trois soldats, deux policiers et un civil": a list of counted groups, commas included
+        for j in range(token.i + 1, min(span.end, token.i + 16)):
+            if (doc[j].is_punct and doc[j].text != ",") or doc[j].pos_ in ("VERB", "AUX"):
                 break
             value = parse_number(doc[j].text, self.lexicon)
-            if value is not None and j + 1 < span.end and doc[j + 1].lower_ in self.people:
+            if value is not None and any(
+                doc[k].lower_ in self.people for k in range(j + 1, min(span.end, j + 5))
+            ):
                 total += value
         return total
 

@@ -34,6 +34,7 @@ class TimeExpression:
     night: bool = False
     early: bool = False
     same_as_previous: bool = False  # "simultanément", "au même moment"
+    this_week: bool = False  # "ce mercredi", "this Wednesday": may be the publication day itself
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,16 @@ class TimeParser:
         self.month_end = frozenset(dates.get("month_part_end", []))
         self.same = _word_pattern(dates.get("same_time", [])) or "(?!x)x"
         self.patterns = [
+            # "dans la nuit de jeudi à vendredi", "overnight Tuesday into Wednesday"
+            (
+                "night_wd",
+                re.compile(
+                    rf"\b(?:nuit\s+de|overnight|night\s+of)\s+({weekdays})\s+(?:à|au|to|into)\s+({weekdays})\b",
+                    re.I,
+                ),
+            ),
+            # "dans la nuit du 12 au 13 novembre"
+            ("night_dm", re.compile(rf"\bnuit\s+du\s+(\d{{1,2}})\s+au\s+(\d{{1,2}})\s+({months})\b", re.I)),
             ("dmy", re.compile(rf"\b(\d{{1,2}})(?:er)?\s+({months})\s+(\d{{4}})\b", re.I)),
             ("mdy", re.compile(rf"\b({months})\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.I)),
             ("iso", re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")),
@@ -109,6 +120,26 @@ class TimeParser:
         after = text[match.end() : match.end() + 30].lower()
         night = bool(re.match(r"\s*(?:soir|soirée|nuit|night|evening)", after))
         early = bool(re.match(r"\s*(?:vers\s+)?\d{1,2}\s*h|\s*(?:matin|à l'aube|morning)", after))
+        if kind in ("night_wd", "night_dm"):
+            # after midnight the attack belongs to the second day; without an hour, to the night's first day
+            after_midnight = bool(
+                re.match(
+                    r"[\s,]*(?:vers\s+|à\s+|peu\s+après\s+|shortly\s+after\s+|around\s+|at\s+)?"
+                    r"(?:minuit|midnight|0?[0-5]\s*h|0?[0-5]\s*(?::|am|a\.m))",
+                    after,
+                )
+            )
+            if kind == "night_wd":
+                day = self.weekdays[g[1 if after_midnight else 0].lower()]
+                return TimeExpression(**span, weekday=day, night=not after_midnight, early=after_midnight)
+            day = int(g[1] if after_midnight else g[0])
+            return TimeExpression(
+                **span,
+                day=day,
+                month=self.months[g[2].lower()],
+                night=not after_midnight,
+                early=after_midnight,
+            )
         if kind == "dmy":
             return TimeExpression(**span, day=int(g[0]), month=self.months[g[1].lower()], year=int(g[2]))
         if kind == "mdy":
@@ -134,8 +165,10 @@ class TimeParser:
             return TimeExpression(**span, month=self.months[word])
         if kind == "wd":
             modifier = (g[1] or "").lower()
+            this_week = bool(re.search(r"\b(?:ce|this)\s+$", text[: match.start()][-6:], re.I))
             return TimeExpression(
                 **span,
+                this_week=this_week,
                 weekday=self.weekdays[g[0].lower()],
                 night=night or modifier in ("soir", "soirée", "nuit", "night", "evening"),
                 early=early or modifier in ("matin", "morning"),
@@ -202,9 +235,10 @@ def resolve(
             if reference_precision == "month":
                 return ResolvedDate(f"{reference.year:04d}-{reference.month:02d}", "month")
             return ResolvedDate(f"{reference.year:04d}", "year")
-        # the most recent such weekday strictly before publication: news reports past days
+        # the most recent such weekday before publication: news reports past days
         delta = (reference.weekday() - expression.weekday) % 7
-        delta = 7 if delta == 0 else delta
+        if delta == 0 and not (expression.early or expression.this_week):
+            delta = 7  # "mercredi" in a Wednesday paper is last week; "cette nuit vers 1 h" is today
         return ResolvedDate((reference - timedelta(days=delta)).isoformat(), "day")
     return None
 

@@ -34,6 +34,7 @@ from kg.extractors.numbers import parse_number
 from kg.gazetteer import PLACE_KINDS, TARGET_KINDS, GazetteerIndex
 from kg.lexicon import Lexicon
 from kg.ns import entity_iri
+from kg.resources import load_scope
 from kg.records import Attribution, EntityMention, EntityRecord, Incident, Sentence
 
 _SPLIT_NOUNS = frozenset(
@@ -60,6 +61,8 @@ _SPLIT_NOUNS = frozenset(
         "bombing",
     }
 )
+# places specific enough that two targets inside one are one incident site (an airport complex, a district)
+_SPECIFIC_PLACES = frozenset({"Airport", "District", "MilitaryBase", "Facility"})
 _BLAME_END = frozenset(
     {"d'", "de", "pour", "après", "car", "qui", ".", ";", "à", "au", "aux", "dans", "of", "for"}
 )
@@ -104,6 +107,7 @@ class SegmentFacts:
     accuser: str | None = None
     blame_period: bool = False
     relative: bool = False  # dated relative to another incident ("quelques jours plus tard")
+    count_reference: int = 0  # "les deux attaques": refers back to that many incidents
 
     @property
     def named(self) -> bool:
@@ -128,12 +132,20 @@ class EventExtractor:
         # verbs that report an attack on their own (generic ones like "toucher" need a weapon word)
         self.strong_verbs = lexicon.words("triggers", "strong_verbs")
         self.foiled_objects = lexicon.words("status", "foiled_objects")
+        self.fired_words = lexicon.words("status", "fired_words")
+        self.not_intercepted = lexicon.words("status", "not_interception_before")
+        self.target_markers = lexicon.words("relations", "target_markers")
+        self.target_verbs = lexicon.words("relations", "target_verbs")
+        self.cut_connectors = lexicon.words("relations", "cut_connectors")
+        self.scope = load_scope()
         self.found_words = lexicon.words("status", "found_words")
         self.foiled = lexicon.words("status", "foiled")
         self.intercepted = lexicon.words("status", "intercepted")
         self.intercept_success = lexicon.words("status", "intercept_success_verbs")
         rel = lexicon.section("relations")
         self.claim_verbs = frozenset(rel.get("claim_verbs", []))
+        self.claim_stems = tuple(rel.get("claim_stems", [])) or ("\x00",)
+        self.accuse_stems: dict[str, str] = rel.get("accuse_stems", {})
         self.accuse_verbs = frozenset(rel.get("accuse_verbs", []))
         self.accuse_complements = {k: frozenset(v) for k, v in rel.get("accuse_complements", {}).items()}
         self.negations = frozenset(rel.get("negations", []))
@@ -145,6 +157,15 @@ class EventExtractor:
         self.period_markers = [m.lower() for m in rel.get("period_markers", [])]
         dates = lexicon.section("dates")
         self.range_markers = [m.lower() for m in dates.get("range_markers", [])]
+        # "depuis le 17 octobre", "since January": the start of a period, not an event date
+        self.range_before = re.compile(
+            r"\b(?:"
+            + "|".join(re.escape(m) for m in self.range_markers)
+            + r")\s+(?:le|la|l'|les|du|the)?\s*$"
+            if self.range_markers
+            else r"(?!x)x",
+            re.I,
+        )
         self.reporting_verbs = frozenset(dates.get("reporting_verbs", []))
         self.ordinals = {k.lower(): int(v) for k, v in dates.get("ordinals", {}).items()}
         self.anniversary = dates.get("anniversary", "anniversaire")
@@ -231,15 +252,14 @@ class EventExtractor:
                 continue
             if seen_noun:
                 before = [t.lower_ for t in sentence.doc[max(sentence.start, token.i - 3) : token.i]]
-                if any(w in ("une", "un", "d'un", "d'une", "a", "an") for w in before) or before[-2:] == [
-                    "à",
-                    "l'",
-                ]:
-                    # start the new segment at its determiner
-                    cut = token.i - 1 if token.i - 1 > cuts[-1] else token.i
-                    if before[-2:] == ["à", "l'"]:
-                        cut = token.i - 1
-                    cuts.append(cut)
+                indefinite = any(w in ("une", "un", "d'un", "d'une", "a", "an") for w in before)
+                # "en représailles à l'assassinat", "après l'attaque": a connector introduces another incident
+                connected = before[-2:] == ["à", "l'"] or any(w in self.cut_connectors for w in before)
+                if indefinite or connected:
+                    # start the new segment at its determiner or connector
+                    first = next((k for k, w in enumerate(before) if w in self.cut_connectors), None)
+                    cut = token.i - len(before) + first if first is not None else token.i - 1
+                    cuts.append(max(cut, cuts[-1] + 1))
             seen_noun = True
         cuts.append(sentence.end)
         return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
@@ -276,7 +296,7 @@ class EventExtractor:
                 facts.trigger = True
         # "un lance-roquettes a été découvert": a launcher found before firing is a foiled attack
         words = {t.lower_ for t in span}
-        if words & self.foiled_objects and words & self.found_words:
+        if words & self.foiled_objects and words & self.found_words and not words & self.fired_words:
             facts.foiled = True
             facts.trigger = True
         # markers
@@ -294,8 +314,18 @@ class EventExtractor:
                 window = [t.lower_ for t in doc[max(span.start, token.i - 2) : token.i]]
                 if any(w in self.new_incident for w in window):
                     facts.new_marker = True
-                # "l'attaque", "cette frappe", "les roquettes" point back; "les attaques" is a series
+                # "l'attaque", "cette frappe", "les roquettes" point back; "les attaques" is a series,
+                # "les deux attaques" points back to the last two incidents
                 plural_attack = token.lower_ in _SPLIT_NOUNS and token.lower_.endswith("s")
+                if plural_attack and len(window) == 2 and window[0] in self.anaphora:
+                    count = parse_number(window[1], self.lexicon) or (
+                        2 if window[1] in ("deux", "both") else 0
+                    )
+                    if count:
+                        facts.anaphoric = True
+                        facts.count_reference = count
+                if window and window[-1] in ("both",) and plural_attack:
+                    facts.anaphoric, facts.count_reference = True, 2
                 if (
                     window
                     and window[-1] in self.anaphora
@@ -335,13 +365,15 @@ class EventExtractor:
                 j += 1
             record = entities.get(key)
             before = " ".join(t.lower_ for t in doc[max(span.start, i - 4) : i])
+            aimed = self._aimed_at(doc, span.start, i)
             if record and key not in seen:
                 seen.add(key)
                 if record.kind in (PLACE_KINDS | TARGET_KINDS) - {"Country"} and re.search(
                     r"\b(depuis|à partir d|from)\b", before
                 ):
                     facts.launch_sites.append(key)
-                elif record.kind in TARGET_KINDS:
+                elif record.kind in TARGET_KINDS or (record.kind in ("Airport", "ArmedGroup") and aimed):
+                    # an airport, or a group's positions, named as what the attack was aimed at
                     facts.targets.append(key)
                 elif (
                     record.kind in PLACE_KINDS
@@ -353,11 +385,20 @@ class EventExtractor:
                     facts.targets.append(key)
             i = j
 
+    def _aimed_at(self, doc: Doc, start: int, i: int) -> bool:
+        """The mention at token ``i`` follows a targeting word ("contre", "visant", "en direction de")."""
+        window = doc[max(start, i - 6) : i]
+        for k, token in enumerate(window):
+            if token.lower_ in self.target_markers or token.lemma_.lower() in self.target_verbs:
+                between = window[k + 1 :]
+                return not any(t.pos_ in ("VERB", "AUX") or t.text in (".", ";") for t in between)
+        return False
+
     def _read_dates(self, span: Span, facts: SegmentFacts) -> None:
         doc = span.doc
         for expression in self.time.find(span.text, offset=span.start_char):
             before = doc.text[max(0, expression.start - 14) : expression.start].lower()
-            if any(before.rstrip().endswith(m) for m in self.range_markers):
+            if self.range_before.search(before):
                 continue
             token_span = doc.char_span(expression.start, expression.end, alignment_mode="expand")
             if token_span is not None and self._reporting(token_span):
@@ -403,7 +444,8 @@ class EventExtractor:
                 t.lower_ in ("pas", "ne", "n'", "not") for t in doc[max(span.start, token.i - 3) : token.i]
             )
             two_words = f"{word} {doc[token.i + 1].lower_}" if token.i + 1 < span.end else word
-            if (word in self.intercepted or two_words in self.intercepted) and not negated:
+            reflexive = token.i > span.start and doc[token.i - 1].lower_ in self.not_intercepted
+            if (word in self.intercepted or two_words in self.intercepted) and not negated and not reflexive:
                 facts.intercepted = True
             if token.lemma_.lower() in ("intercepter", "intercept") and token.i > span.start:
                 helper = doc[max(span.start, token.i - 3) : token.i]
@@ -430,15 +472,27 @@ class EventExtractor:
         for token in span:
             lemma = token.lemma_.lower()
             verb = lemma if lemma in self.claim_verbs | self.accuse_verbs else token.lower_
-            if verb in self.claim_verbs:
+            stem = next((s for s in self.accuse_stems if token.lower_.startswith(s)), None)
+            if stem is not None and verb not in self.accuse_verbs:
+                verb = self.accuse_stems[stem]  # an inflected form the lemmatizer missed ("impute", "blâmé")
+            if verb in self.claim_verbs or token.lower_.startswith(self.claim_stems):
                 if negated(token.i):
                     continue
                 before = [token_key[i] for i in range(span.start, token.i) if kind_of(i) in _GROUP_KINDS]
                 after = []
-                if token.i + 1 < span.end and doc[token.i + 1].lower_ == "par":
+                # passive: "revendiquées sur Telegram par la Résistance islamique", "claimed by"
+                agent = next(
+                    (
+                        i
+                        for i in range(token.i + 1, min(span.end, token.i + 6))
+                        if doc[i].lower_ in ("par", "by")
+                    ),
+                    None,
+                )
+                if agent is not None:
                     after = [
                         token_key[i]
-                        for i in range(token.i + 2, min(span.end, token.i + 8))
+                        for i in range(agent + 1, min(span.end, agent + 8))
                         if kind_of(i) in _GROUP_KINDS
                     ]
                 # the subject comes first: "X, une coalition de milices, a revendiqué" names X
@@ -564,6 +618,17 @@ class EventExtractor:
                             ),
                             None,
                         )
+                if (
+                    target is None
+                    and seg.anaphoric
+                    and not seg.new_marker
+                    and not seg.dates
+                    and current is not None
+                ):
+                    # "l'attaque", "les deux attaques": a reference back never opens a new incident
+                    for referent in incidents[-seg.count_reference :] if seg.count_reference else [current]:
+                        self._absorb_details(referent, seg)
+                    continue
                 if target is None:
                     target = Incident(sentences=[])
                     if (
@@ -609,7 +674,12 @@ class EventExtractor:
         if main is not None:
             main.is_main = True
             main.attributions.extend(pending_series_blame)
-        return [inc for inc in incidents if inc.places]
+        for incident in incidents:
+            if incident.status == "foiled":
+                incident.projectiles = (
+                    None  # a foiled attack launched nothing: loaded rockets are not fired ones
+                )
+        return [inc for inc in incidents if inc.places and self._in_scope(inc)]
 
     def _segment_date(
         self, seg: SegmentFacts, current: Incident | None, reference: date | None, precision: str | None
@@ -628,14 +698,38 @@ class EventExtractor:
         return {str(a).rsplit("/", 1)[-1] for a in self.index.ancestors(iri)} | {key}
 
     def _overlap(self, incident: Incident, seg: SegmentFacts) -> bool:
-        mine = set(incident.targets) | set(incident.locations)
-        theirs = set(seg.targets) | set(seg.locations)
-        if not mine or not theirs:
-            return False
-        if mine & theirs:
+        """The segment speaks of the incident's places: the same, or one inside the other."""
+        mine_targets, their_targets = set(incident.targets), set(seg.targets)
+        if mine_targets and their_targets:
+            # two named targets: one incident only if they share a specific place (a base and its airport)
+            return any(self._related(a, b) for a in mine_targets for b in their_targets)
+        mine = mine_targets | set(incident.locations)
+        theirs = their_targets | set(seg.locations)
+        return any(self._related(a, b) for a in mine for b in theirs)
+
+    def _related(self, a: str, b: str) -> bool:
+        """Same place, one inside the other (the embassy and the Green Zone), or both in one specific site."""
+        if a == b:
             return True
-        # related through part-of: the embassy and the Green Zone, a base and its airport
-        return any(a in self._ancestors(b) or b in self._ancestors(a) for a in mine for b in theirs)
+        up_a, up_b = self._ancestors(a), self._ancestors(b)
+        if a in up_b or b in up_a:
+            return True
+        shared = (up_a & up_b) - {a, b}
+        return any(self._kind(key) in _SPECIFIC_PLACES for key in shared)
+
+    def _kind(self, key: str) -> str | None:
+        entry = self.index.entries.get(entity_iri(key))
+        return entry.kind if entry else None
+
+    def _in_scope(self, incident: Incident) -> bool:
+        """Whether the incident happened in a country kg tracks (or in no known country)."""
+        countries = {
+            place
+            for key in [*incident.targets, *incident.locations, *incident.launch_sites]
+            for place in self._ancestors(key)
+            if self._kind(place) == "Country"
+        }
+        return not countries or bool(countries & self.scope)
 
     def _compatible(self, incident: Incident, seg: SegmentFacts, seg_date: ResolvedDate | None) -> bool:
         if incident.kinds and seg.kinds and not (incident.kinds & seg.kinds):
