@@ -34,8 +34,8 @@ from kg.extractors.numbers import parse_number
 from kg.gazetteer import PLACE_KINDS, TARGET_KINDS, GazetteerIndex
 from kg.lexicon import Lexicon
 from kg.ns import entity_iri
-from kg.resources import load_scope
 from kg.records import Attribution, EntityMention, EntityRecord, Incident, Sentence
+from kg.resources import load_scope
 
 _SPLIT_NOUNS = frozenset(
     {
