@@ -44,7 +44,7 @@ _NAME_PARTICLES = frozenset(
         "-",
     }
 )
-_CONNECTORS = frozenset({"de", "d'", "du", "des"})
+_CONNECTORS = frozenset({"de", "d'", "du", "des", "of"})
 _FACILITY_KINDS = TARGET_KINDS | {"Airport"}
 _GROUP_NAME_HEADS = frozenset(
     {"brigades", "brigade", "kataib", "kata'ib", "harakat", "saraya", "asaib", "front"}
@@ -216,6 +216,14 @@ class EntityExtractor:
                 j += 1
             elif token.lower_ in ("al", "el") and j + 2 < len(doc) and doc[j + 1].text == "-":
                 j += 2
+            elif (
+                j > start
+                and doc[j - 1].text.endswith("'")
+                and not doc[j - 1].whitespace_
+                and token.is_alpha
+                and token.is_lower
+            ):
+                j += 1  # a transliteration apostrophe inside a name: "Albu Tu'ma"
             else:
                 break
         return j

@@ -62,10 +62,32 @@ _SPLIT_NOUNS = frozenset(
     }
 )
 # places specific enough that two targets inside one are one incident site (an airport complex, a district)
-_SPECIFIC_PLACES = frozenset({"Airport", "District", "MilitaryBase", "Facility"})
+_SPECIFIC_PLACES = frozenset({"Airport", "MilitaryBase", "Facility"})
 _BLAME_END = frozenset(
     {"d'", "de", "pour", "après", "car", "qui", ".", ";", "à", "au", "aux", "dans", "of", "for"}
 )
+_CLITICS = frozenset(
+    {
+        "il",
+        "ils",
+        "elle",
+        "elles",
+        "les",
+        "l'",
+        "la",
+        "ne",
+        "n'",
+        "a",
+        "ont",
+        "pourtant",
+        "régulièrement",
+        "généralement",
+        "has",
+        "have",
+        "repeatedly",
+    }
+)
+_INDEFINITE = frozenset({"une", "un", "a", "an"})
 _ACTOR_KINDS = frozenset({"ArmedGroup", "State", "Country", "Organization", "Person"})
 _GROUP_KINDS = frozenset({"ArmedGroup"})
 # "au nord de Bagdad", "west of Baghdad": a reference point, not where the attack happened
@@ -137,6 +159,10 @@ class EventExtractor:
         self.target_markers = lexicon.words("relations", "target_markers")
         self.target_verbs = lexicon.words("relations", "target_verbs")
         self.cut_connectors = lexicon.words("relations", "cut_connectors")
+        self.launch_markers = lexicon.words("relations", "launch_markers")
+        self.anaphoric_phrases = lexicon.words("relations", "anaphoric_phrases")
+        self.never_accused = lexicon.words("relations", "never_accused")
+        self.attack_words = lexicon.words("relations", "attack_words") | self.trigger_nouns
         self.scope = load_scope()
         self.found_words = lexicon.words("status", "found_words")
         self.foiled = lexicon.words("status", "foiled")
@@ -333,8 +359,13 @@ class EventExtractor:
                     and not (plural_attack)
                 ):
                     facts.anaphoric = True
-        if "représailles" in lowered or "retaliat" in lowered:
+        # "a répondu par des frappes de représailles" is a new incident; "en représailles à l'attaque X"
+        # (the connector opening the segment) points back to an earlier one
+        retaliation = next((t.i for t in span if t.lower_.startswith(("représailles", "retaliat"))), None)
+        if retaliation is not None and first_trigger is not None and retaliation > first_trigger:
             facts.new_marker = True
+        if any(f" {p} " in lowered for p in self.anaphoric_phrases):
+            facts.anaphoric = True  # "il s'agit de la troisième attaque contre Balad": the same incident
         facts.series = any(f" {s} " in lowered for s in self.series) or bool(
             re.search(r"\b\d+\s*(?:e|è|ème)\s+attaque", lowered)
         )
@@ -343,6 +374,9 @@ class EventExtractor:
         self._read_dates(span, facts)
         self._read_counts(span, facts, token_key, entities)
         self._read_relations(span, facts, token_key, entities)
+        if not ({"airstrike"} & facts.kinds or facts.perpetrators):
+            # armed groups are targets of strikes by states; elsewhere they are attackers or blamed
+            facts.targets = [k for k in facts.targets if entities[k].kind != "ArmedGroup"]
         return facts
 
     def _read_places(
@@ -354,6 +388,7 @@ class EventExtractor:
             t.lemma_ in ("tuer", "assassiner", "kill") or t.lower_ in ("assassinat", "assassination")
             for t in span
         )
+        used_markers: set[int] = set()
         i = span.start
         while i < span.end:
             key = token_key.get(i)
@@ -368,9 +403,14 @@ class EventExtractor:
             aimed = self._aimed_at(doc, span.start, i)
             if record and key not in seen:
                 seen.add(key)
-                if record.kind in (PLACE_KINDS | TARGET_KINDS) - {"Country"} and re.search(
-                    r"\b(depuis|à partir d|from)\b", before
+                marker = self._launch_marker(doc, span.start, i)
+                if (
+                    record.kind in PLACE_KINDS - {"Country"}
+                    and marker is not None
+                    and marker not in used_markers
                 ):
+                    # the first place after "tirées depuis" / "launched from" (even past "un camion garé près de")
+                    used_markers.add(marker)
                     facts.launch_sites.append(key)
                 elif record.kind in TARGET_KINDS or (record.kind in ("Airport", "ArmedGroup") and aimed):
                     # an airport, or a group's positions, named as what the attack was aimed at
@@ -385,11 +425,25 @@ class EventExtractor:
                     facts.targets.append(key)
             i = j
 
+    def _launch_marker(self, doc: Doc, start: int, i: int) -> int | None:
+        """Index of a launch marker ("depuis", "from") shortly before token ``i`` in the same clause."""
+        for k in range(i - 1, max(start, i - 10) - 1, -1):
+            token = doc[k]
+            if token.text in (".", ";", ":") or token.lower_ in ("et", "and", "tandis", "while"):
+                return None
+            if token.lower_ in self.launch_markers:
+                return k
+        return None
+
     def _aimed_at(self, doc: Doc, start: int, i: int) -> bool:
         """The mention at token ``i`` follows a targeting word ("contre", "visant", "en direction de")."""
         window = doc[max(start, i - 6) : i]
         for k, token in enumerate(window):
-            if token.lower_ in self.target_markers or token.lemma_.lower() in self.target_verbs:
+            if (
+                token.lower_ in self.target_markers
+                or token.lower_ in self.target_verbs
+                or (token.lemma_.lower() in self.target_verbs)
+            ):
                 between = window[k + 1 :]
                 return not any(t.pos_ in ("VERB", "AUX") or t.text in (".", ";") for t in between)
         return False
@@ -398,8 +452,9 @@ class EventExtractor:
         doc = span.doc
         for expression in self.time.find(span.text, offset=span.start_char):
             before = doc.text[max(0, expression.start - 14) : expression.start].lower()
-            if self.range_before.search(before):
-                continue
+            after = doc.text[expression.end : expression.end + 12].lower()
+            if self.range_before.search(before) and not re.match(r"[\s,]*(?:lorsque|quand|when|où)\b", after):
+                continue  # "depuis le 17 octobre" starts a period; "depuis le 30 septembre, lorsque" dates one
             token_span = doc.char_span(expression.start, expression.end, alignment_mode="expand")
             if token_span is not None and self._reporting(token_span):
                 continue
@@ -522,27 +577,21 @@ class EventExtractor:
     def _read_blame(
         self, span: Span, verb: int, facts: SegmentFacts, token_key: dict[int, str], kind_of
     ) -> None:
+        """Who is blamed (armed groups; a state only for attacks) and who blames, around a blame verb."""
         doc = span.doc
         sentence = doc[verb].sent
         actors_before = [i for i in range(sentence.start, verb) if kind_of(i) in _ACTOR_KINDS]
         accused: list[str] = []
         relative = verb - 1
-        while relative > sentence.start and doc[relative].lower_ in (
-            "il",
-            "ils",
-            "elle",
-            "elles",
-            "les",
-            "l'",
-            "la",
-            "ne",
-            "n'",
-            "a",
-            "ont",
-        ):
+        while relative > sentence.start and doc[relative].lower_ in _CLITICS:
             relative -= 1
-        relative_clause = doc[relative].lower_ in ("que", "qu'", "qui")
-        if relative_clause:
+        pronoun = doc[relative].lower_
+        object_relative = pronoun in ("que", "qu'")  # "les milices qu'il accuse": the antecedent is blamed
+        subject_relative = pronoun in (
+            "qui",
+            "who",
+        )  # "Washington, qui accuse Téhéran": the antecedent blames
+        if object_relative:
             groups = [
                 i for i in range(max(sentence.start, relative - 8), relative) if kind_of(i) in _GROUP_KINDS
             ]
@@ -550,35 +599,47 @@ class EventExtractor:
                 accused.append(token_key[groups[-1]])
                 actors_before = [i for i in actors_before if token_key[i] != token_key[groups[-1]]]
         if not accused:
-            joinable = False  # a coordination ("X et les Y") lets the next group join the accused
-            for i in range(verb + 1, min(sentence.end, verb + 16)):
-                word = doc[i].lower_
-                if kind_of(i) in _GROUP_KINDS:
-                    key = token_key[i]
-                    if not accused or (joinable and key not in accused):
-                        accused.append(key)
-                    elif key != accused[-1]:
-                        break  # a group after a preposition qualifies the accused ("... à Hashed")
-                    joinable = False
-                    continue
-                if accused and word in _BLAME_END:
-                    break
-                if word in ("et", ",", "ou", "and", "or"):
-                    joinable = True
-                elif doc[i].pos_ != "DET" and word not in ("l'", "la", "le", "les", "des", "du", "the"):
-                    joinable = False
+            accused = self._accused_after(doc, verb, sentence.end, token_key, kind_of)
         if not accused:
             return
-        # the subject right before the verb ("US President Joe Biden blamed"); for a relative clause
-        # ("les milices qu'il accuse") the pronoun stands for the sentence's first actor
         if not actors_before:
             accuser = None
-        elif relative_clause:
-            accuser = token_key[actors_before[0]]
+        elif object_relative:
+            accuser = token_key[actors_before[0]]  # the pronoun stands for the sentence's first actor
+        elif subject_relative:
+            accuser = token_key[actors_before[-1]]  # the antecedent right before "qui"
         else:
-            accuser = token_key[actors_before[-1]]
+            accuser = token_key[actors_before[-1]]  # the subject right before the verb
         facts.accused = list(dict.fromkeys(accused))
         facts.accuser = accuser
+
+    def _accused_after(self, doc: Doc, verb: int, end: int, token_key: dict[int, str], kind_of) -> list[str]:
+        """Groups (and states blamed for attacks) in the object of a blame verb, with their coordinations."""
+        accused: list[str] = []
+        joinable = False  # a coordination ("X et les Y") lets the next group join the accused
+        for i in range(verb + 1, min(end, verb + 16)):
+            word = doc[i].lower_
+            kind = kind_of(i)
+            is_state = (
+                kind in ("Country", "State")
+                and token_key[i] not in self.never_accused
+                and any(t.lower_ in self.attack_words for t in doc[i + 1 : min(end, i + 8)])
+            )
+            if kind in _GROUP_KINDS or is_state:
+                key = token_key[i]
+                if not accused or (joinable and key not in accused):
+                    accused.append(key)
+                elif key != accused[-1]:
+                    break  # a group after a preposition qualifies the accused ("... à Hashed")
+                joinable = False
+                continue
+            if accused and (word in _BLAME_END or (word in _INDEFINITE and doc[i - 1].text == ",")):
+                break  # "les Brigades du Hezbollah, une faction ...": an apposition, not another accused
+            if word in ("et", ",", "ou", "and", "or"):
+                joinable = True
+            elif doc[i].pos_ != "DET" and word not in ("l'", "la", "le", "les", "des", "du", "the"):
+                joinable = False
+        return accused
 
     # -- clustering -----------------------------------------------------------------------------------
     def _cluster(
@@ -593,8 +654,8 @@ class EventExtractor:
             is_event = seg.trigger and not seg.modal and not (seg.series and not seg.named)
             if is_event:
                 target = None
-                if not seg.new_marker and not seg.split_child:
-                    if seg.anaphoric and seg_date is not None and not seg.named:
+                if not seg.new_marker:
+                    if seg.anaphoric and seg_date is not None and not seg.named and not seg.split_child:
                         target = next(
                             (
                                 inc
@@ -603,18 +664,28 @@ class EventExtractor:
                             ),
                             None,
                         )
-                    if target is None and current is not None and self._compatible(current, seg, seg_date):
+                    if (
+                        target is None
+                        and not seg.split_child
+                        and current is not None
+                        and self._compatible(current, seg, seg_date)
+                    ):
                         target = current
                     if target is None and seg.named:
-                        # back to an earlier incident: needs shared places and no date of its own that differs
+                        # back to an earlier incident: shared places, and no date of its own that differs
+                        # (a definite "l'attaque contre le camp Taji" may date an incident the text left undated)
                         target = next(
                             (
                                 inc
                                 for inc in reversed(incidents)
-                                if inc is not current
+                                if (inc is not current or not seg.split_child)
                                 and self._overlap(inc, seg)
                                 and self._compatible(inc, seg, seg_date)
-                                and (seg_date is None or (inc.date is not None and not inc.date_is_default))
+                                and (
+                                    seg_date is None
+                                    or seg.anaphoric
+                                    or (inc.date is not None and not inc.date_is_default)
+                                )
                             ),
                             None,
                         )
