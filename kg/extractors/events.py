@@ -409,7 +409,7 @@ class EventExtractor:
                     and marker is not None
                     and marker not in used_markers
                 ):
-                    # the first place after "tirées depuis" / "launched from" (even past "un camion garé près de")
+                    # the first place after "tirées depuis" / "launched from", even past "un camion garé près de"
                     used_markers.add(marker)
                     facts.launch_sites.append(key)
                 elif record.kind in TARGET_KINDS or (record.kind in ("Airport", "ArmedGroup") and aimed):
@@ -454,7 +454,7 @@ class EventExtractor:
             before = doc.text[max(0, expression.start - 14) : expression.start].lower()
             after = doc.text[expression.end : expression.end + 12].lower()
             if self.range_before.search(before) and not re.match(r"[\s,]*(?:lorsque|quand|when|où)\b", after):
-                continue  # "depuis le 17 octobre" starts a period; "depuis le 30 septembre, lorsque" dates one
+                continue  # "depuis le 17 octobre" starts a period; "depuis le 30 septembre, lorsque" is a date
             token_span = doc.char_span(expression.start, expression.end, alignment_mode="expand")
             if token_span is not None and self._reporting(token_span):
                 continue
@@ -673,7 +673,7 @@ class EventExtractor:
                         target = current
                     if target is None and seg.named:
                         # back to an earlier incident: shared places, and no date of its own that differs
-                        # (a definite "l'attaque contre le camp Taji" may date an incident the text left undated)
+                        # (a definite "l'attaque contre le camp Taji" may date an incident left undated)
                         target = next(
                             (
                                 inc
