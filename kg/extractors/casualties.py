@@ -59,6 +59,7 @@ class CasualtyReader:
         self.active_forms = lexicon.words("casualties", "active_forms")
         self.light_verbs = lexicon.words("casualties", "light_verbs")
         self.modifiers = lexicon.words("casualties", "modifiers")
+        self.demonyms = lexicon.words("casualties", "demonyms")
 
     def read(self, span: Span, person_tokens: set[int]) -> tuple[int | None, int | None]:
         """(killed, injured) stated in ``span``; ``person_tokens`` are token indices of Person mentions."""
@@ -130,23 +131,26 @@ class CasualtyReader:
         value = parse_number(doc[i].text, self.lexicon) if i >= span.start else None
         if value is not None:
             return value
-        total = 0
+        groups: list[tuple[int, bool]] = []  # (count, counted people named by a demonym), right to left
         j = i
-        while j >= span.start and j > i - 10:
+        while j >= span.start and j > i - 14:
             word = doc[j]
             if (
-                (word.is_punct and word.text not in ("-",))
+                (word.is_punct and word.text not in ("-", ","))
                 or word.pos_ == "VERB"
-                or word.lower_ in ("que", "qui", "lors")
+                or (word.lower_ in ("que", "qui", "lors"))
             ):
                 break
             value = parse_number(word.text, self.lexicon)
-            if value is not None and any(
-                doc[k].lower_ in self.people for k in range(j + 1, min(j + 4, i + 1))
-            ):
-                total += value
+            nouns = [doc[k].lower_ for k in range(j + 1, min(j + 4, i + 1))]
+            if value is not None and any(n in self.people for n in nouns):
+                groups.append((value, any(n in self.demonyms for n in nouns)))
             j -= 1
-        return total
+        groups.reverse()
+        breakdown = len(groups) > 1 and all(demonym for _, demonym in groups[1:])
+        if breakdown and sum(v for v, _ in groups[1:]) == groups[0][0]:
+            return groups[0][0]  # "six militaires, quatre Américains et deux Irakiens": a breakdown
+        return sum(v for v, _ in groups)
 
     def _count_after(self, span: Span, token: Token, person_tokens: set[int]) -> int:
         """Objects of an active casualty verb: "blessé un enfant", "a tué X et Y", "tuant deux soldats"."""
@@ -161,6 +165,8 @@ class CasualtyReader:
         for j in range(token.i + 1, min(span.end, token.i + 16)):
             if (doc[j].is_punct and doc[j].text != ",") or doc[j].pos_ in ("VERB", "AUX"):
                 break
+            if doc[j].lower_ in self.killed_words | self.injured_words | self.active_forms:
+                break  # "killing a contractor and wounding five soldiers": the next casualty verb has its own
             value = parse_number(doc[j].text, self.lexicon)
             if value is not None and any(
                 doc[k].lower_ in self.people for k in range(j + 1, min(span.end, j + 5))

@@ -68,6 +68,9 @@ class EntityExtractor:
         heads = lexicon.section("heads")
         self.facility_heads = {k.lower(): v for k, v in heads.get("facility", {}).items()}
         self.definite = frozenset(heads.get("definite_articles", []))
+        # singular group heads that refer back to the group just named ("cinq positions du groupe")
+        self.group_reference_heads = frozenset(heads.get("group_reference_heads", []))
+        self.group_introducers = [w.lower() for w in heads.get("group_introducers", [])]
         self.name_before_head = bool(heads.get("name_before_head", False))
         self.new_incident = lexicon.words("relations", "new_incident")
         self.place_heads = {k.lower(): v for k, v in heads.get("place", {}).items()}
@@ -171,6 +174,8 @@ class EntityExtractor:
                     j += 1
                     if j < len(doc) and doc[j].lower_ in ("la", "l'"):
                         j += 1
+                if kind == "ArmedGroup" and self._name_end(doc, j) == j:
+                    j = self._after_group_introducer(doc, j)
                 name_end = self._name_end(doc, j)
                 if name_end > j:
                     results.append((i, name_end, kind, j, name_end))
@@ -183,6 +188,18 @@ class EntityExtractor:
                         break
             i += 1
         return results
+
+    def _after_group_introducer(self, doc: Doc, j: int) -> int:
+        """Skip "jusque-là inconnu," or "calling itself" between a group head and its name."""
+        for k in range(j, min(len(doc), j + 6)):
+            window = " ".join(t.lower_ for t in doc[j : k + 1])
+            if any(window.endswith(intro) for intro in self.group_introducers) or (
+                doc[k].text == "," and all(t.is_lower or t.is_punct for t in doc[j:k])
+            ):
+                return k + 1
+            if not (doc[k].is_lower or doc[k].is_punct):
+                break
+        return j
 
     def _name_start(self, doc: Doc, head: int) -> int:
         """Start of a proper name ending right before a head noun ("the Kharab al-Jir base")."""
@@ -383,11 +400,16 @@ class EntityExtractor:
     def _definite_references(
         self, doc: Doc, found: list[_Found], taken: list[bool], sentence_of: list[int]
     ) -> list[_Found]:
-        """A bare "l'ambassade" or "la base" refers back to the facility named just before."""
-        facilities = sorted((f for f in found if f.record.kind in _FACILITY_KINDS), key=lambda f: f.start)
+        """A bare "l'ambassade", "la base" or "le groupe" refers back to the last one named."""
+        facilities = sorted(
+            (f for f in found if f.record.kind in _FACILITY_KINDS or f.record.kind == "ArmedGroup"),
+            key=lambda f: f.start,
+        )
         hits = []
         for i, token in enumerate(doc):
-            kind = self.facility_heads.get(token.lower_)
+            kind = self.facility_heads.get(token.lower_) or (
+                "ArmedGroup" if token.lower_ in self.group_reference_heads else None
+            )
             if kind is None or taken[i] or i == 0 or doc[i - 1].lower_ not in self.definite:
                 continue
             nxt = doc[i + 1] if i + 1 < len(doc) else None

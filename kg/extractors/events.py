@@ -160,6 +160,11 @@ class EventExtractor:
         self.target_verbs = lexicon.words("relations", "target_verbs")
         self.cut_connectors = lexicon.words("relations", "cut_connectors")
         self.launch_markers = lexicon.words("relations", "launch_markers")
+        self.clause_connectors = lexicon.words("relations", "clause_connectors")
+        self.self_report_verbs = lexicon.words("relations", "self_report_verbs")
+        self.perpetrator_adjectives: dict[str, str] = lexicon.mapping("relations", "perpetrator_adjectives")
+        self.strike_nouns = lexicon.words("relations", "strike_nouns")
+        self.adjective_after_noun = bool(lexicon.section("relations").get("adjective_after_noun", False))
         self.anaphoric_phrases = lexicon.words("relations", "anaphoric_phrases")
         self.never_accused = lexicon.words("relations", "never_accused")
         self.attack_words = lexicon.words("relations", "attack_words") | self.trigger_nouns
@@ -275,6 +280,17 @@ class EventExtractor:
         seen_noun = False
         for token in sentence:
             if token.lower_ not in _SPLIT_NOUNS:
+                # "..., tandis qu'un drone a frappé la base de X": a weapon after a clause connector
+                before = [t.lower_ for t in sentence.doc[max(sentence.start, token.i - 3) : token.i]]
+                if (
+                    seen_noun
+                    and self.kinds.get(token.lower_)
+                    and any(w in self.clause_connectors for w in before)
+                    and any(w in ("un", "une", "qu'un", "qu'une", "a", "an") for w in before)
+                ):
+                    first = next(k for k, w in enumerate(before) if w in self.clause_connectors)
+                    cuts.append(max(token.i - len(before) + first, cuts[-1] + 1))
+                seen_noun = seen_noun or bool(self.kinds.get(token.lower_))
                 continue
             if seen_noun:
                 before = [t.lower_ for t in sentence.doc[max(sentence.start, token.i - 3) : token.i]]
@@ -376,7 +392,9 @@ class EventExtractor:
         self._read_relations(span, facts, token_key, entities)
         if not ({"airstrike"} & facts.kinds or facts.perpetrators):
             # armed groups are targets of strikes by states; elsewhere they are attackers or blamed
-            facts.targets = [k for k in facts.targets if entities[k].kind != "ArmedGroup"]
+            facts.targets = [
+                k for k in facts.targets if entities[k].kind not in ("ArmedGroup", "Organization")
+            ]
         return facts
 
     def _read_places(
@@ -409,10 +427,12 @@ class EventExtractor:
                     and marker is not None
                     and marker not in used_markers
                 ):
-                    # the first place after "tirées depuis" / "launched from", even past "un camion garé près de"
+                    # the first place after "tirées depuis" / "launched from", even past "un camion près de"
                     used_markers.add(marker)
                     facts.launch_sites.append(key)
-                elif record.kind in TARGET_KINDS or (record.kind in ("Airport", "ArmedGroup") and aimed):
+                elif record.kind in TARGET_KINDS or (
+                    record.kind in ("Airport", "ArmedGroup", "Organization") and aimed
+                ):
                     # an airport, or a group's positions, named as what the attack was aimed at
                     facts.targets.append(key)
                 elif (
@@ -454,7 +474,7 @@ class EventExtractor:
             before = doc.text[max(0, expression.start - 14) : expression.start].lower()
             after = doc.text[expression.end : expression.end + 12].lower()
             if self.range_before.search(before) and not re.match(r"[\s,]*(?:lorsque|quand|when|où)\b", after):
-                continue  # "depuis le 17 octobre" starts a period; "depuis le 30 septembre, lorsque" is a date
+                continue  # "depuis le 17 octobre" starts a period; "depuis le 30 septembre, lorsque" dates
             token_span = doc.char_span(expression.start, expression.end, alignment_mode="expand")
             if token_span is not None and self._reporting(token_span):
                 continue
@@ -573,6 +593,79 @@ class EventExtractor:
                         key = token_key[child.i]
                         if entities[key].kind in ("Country", "State"):
                             facts.perpetrators.append(key)
+        self._read_self_claims(span, facts, token_key, kind_of)
+        for key in self._perpetrators_by_adjective(span) + self._perpetrators_by_adjacency(
+            span, token_key, kind_of
+        ):
+            if key not in facts.perpetrators:
+                facts.perpetrators.append(key)
+
+    def _read_self_claims(self, span: Span, facts: SegmentFacts, token_key: dict[int, str], kind_of) -> None:
+        """A group saying it struck ("X a annoncé avoir visé", "X said it had targeted") claims the attack."""
+        doc = span.doc
+        for token in span:
+            if token.lower_ not in self.self_report_verbs:
+                continue
+            nxt = [t for t in doc[token.i + 1 : min(span.end, token.i + 4)]]
+            if not any(
+                t.lower_ in self.target_verbs
+                or t.lemma_.lower() in self.target_verbs
+                or t.lower_ in self.perpetrator_verbs
+                or t.lemma_.lower() in self.perpetrator_verbs
+                for t in nxt
+            ):
+                continue
+            # the group must be the one speaking: "X a annoncé ... avoir visé", not "accusé X d'avoir attaqué"
+            speech = next(
+                (
+                    t.i
+                    for t in doc[span.start : token.i]
+                    if t.lemma_.lower() in self.reporting_verbs or t.lower_ in self.reporting_verbs
+                ),
+                None,
+            )
+            if speech is None or any(
+                t.lemma_.lower() in self.accuse_verbs or t.lower_.startswith(tuple(self.accuse_stems))
+                for t in doc[span.start : token.i]
+            ):
+                continue
+            groups = [token_key[i] for i in range(span.start, speech) if kind_of(i) in _GROUP_KINDS]
+            if groups and groups[0] not in facts.claimed_by:
+                facts.claimed_by.append(groups[0])
+
+    def _perpetrators_by_adjective(self, span: Span) -> list[str]:
+        """ "frappes américaines", "l'aviation américaine", "a US drone strike": the state that struck."""
+        doc = span.doc
+        found = []
+        for token in span:
+            state = self.perpetrator_adjectives.get(token.lower_)
+            if state is None:
+                continue
+            # French puts the adjective after the noun ("frappe américaine"), English before ("US strike")
+            if self.adjective_after_noun:
+                near = doc[max(span.start, token.i - 3) : token.i]
+            else:
+                near = doc[token.i + 1 : min(span.end, token.i + 3)]
+            if any(t.lower_ in self.strike_nouns for t in near):
+                found.append(state)
+        return found
+
+    def _perpetrators_by_adjacency(self, span: Span, token_key: dict[int, str], kind_of) -> list[str]:
+        """Without a parser: a state right before a striking verb ("Washington launched airstrikes")."""
+        doc = span.doc
+        if doc.has_annotation("DEP"):
+            return []
+        found = []
+        for token in span:
+            if token.lower_ not in self.perpetrator_verbs:
+                continue
+            for k in range(token.i - 1, max(span.start, token.i - 4) - 1, -1):
+                if kind_of(k) in ("Country", "State"):
+                    found.append(token_key[k])
+                    break
+                if doc[k].is_punct:
+                    break
+        return found
 
     def _read_blame(
         self, span: Span, verb: int, facts: SegmentFacts, token_key: dict[int, str], kind_of
@@ -652,6 +745,11 @@ class EventExtractor:
         for seg in facts:
             seg_date = self._segment_date(seg, current, reference, precision)
             is_event = seg.trigger and not seg.modal and not (seg.series and not seg.named)
+            if is_event and seg.count_reference and len(incidents) >= seg.count_reference:
+                # "les deux attaques ont été revendiquées": details for the last incidents, whatever is named
+                for referent in incidents[-seg.count_reference :]:
+                    self._absorb_details(referent, seg)
+                continue
             if is_event:
                 target = None
                 if not seg.new_marker:
