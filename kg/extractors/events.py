@@ -381,7 +381,9 @@ class EventExtractor:
         if retaliation is not None and first_trigger is not None and retaliation > first_trigger:
             facts.new_marker = True
         if any(f" {p} " in lowered for p in self.anaphoric_phrases):
-            facts.anaphoric = True  # "il s'agit de la troisième attaque contre Balad": the same incident
+            # "il s'agit de la troisième attaque contre Balad": the same incident, whatever the ordinal says
+            facts.anaphoric = True
+            facts.new_marker = False
         facts.series = any(f" {s} " in lowered for s in self.series) or bool(
             re.search(r"\b\d+\s*(?:e|è|ème)\s+attaque", lowered)
         )
@@ -820,7 +822,11 @@ class EventExtractor:
             elif current is not None and not seg.modal:
                 # a sentence that refers back: casualties, claims, interception
                 refers_back = (
-                    seg.anaphoric or seg.killed is not None or seg.injured is not None or seg.claimed_by
+                    seg.anaphoric
+                    or seg.killed is not None
+                    or seg.injured is not None
+                    or seg.claimed_by
+                    or seg.launch_sites  # "Elles ont été tirées depuis le village de X"
                 )
                 if refers_back and (not seg.series or seg.anaphoric):
                     self._absorb_details(current, seg)
@@ -944,6 +950,9 @@ class EventExtractor:
                 setattr(incident, attr, value if old is None else max(old, value))
         if seg.intercepted:
             incident.intercepted = True
+        for key in seg.launch_sites:
+            if key not in incident.launch_sites:
+                incident.launch_sites.append(key)
         for key in seg.claimed_by:
             if key not in incident.claimed_by:
                 incident.claimed_by.append(key)

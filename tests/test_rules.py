@@ -1,0 +1,142 @@
+"""One regression test per extraction rule added while generalising on the dev set (texts composed here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kg.articles import Article, normalise
+from kg.extractors import extract
+from kg.nlp import load_pipeline
+from kg.records import ArticleExtraction, Incident
+
+
+def _run(text: str, published: str = "2023-11-13", language: str = "fr") -> ArticleExtraction:
+    article = Article(
+        id="t", path=Path("t.txt"), text=normalise(text), published=published, language=language
+    )
+    return extract(load_pipeline(language)(article.text), article)
+
+
+def _one(incidents: list[Incident], key: str) -> Incident:
+    (incident,) = [i for i in incidents if key in i.targets]
+    return incident
+
+
+def test_rules_launch_site_past_a_vehicle() -> None:
+    text = (
+        "Trois roquettes ont frappé la base de Balad mardi. Elles ont été tirées depuis un camion abandonné "
+        "dans le village de Kassem Tarfi, selon la police."
+    )
+    incident = _one(_run(text).incidents, "balad-air-base")
+    assert incident.launch_sites == ["kassem-tarfi"]
+
+
+def test_rules_apostrophe_inside_a_name() -> None:
+    text = "Les roquettes ont été tirées depuis le village d'Albu Tu'ma vers la base de Balad."
+    assert "albu-tuma" in _run(text).entities
+
+
+def test_rules_two_named_targets_in_one_city_stay_apart() -> None:
+    text = (
+        "Des obus de mortier ont visé vendredi l'ambassade des États-Unis à Bagdad. "
+        "Le même jour, deux roquettes ont visé la base Union III, dans le centre de Bagdad."
+    )
+    incidents = _run(text).incidents
+    assert {tuple(i.targets) for i in incidents} == {("us-embassy-baghdad",), ("union-iii",)}
+
+
+def test_rules_state_strike_on_a_group_has_target_and_perpetrator() -> None:
+    text = (
+        "Dimanche, l'aviation américaine a frappé plusieurs positions des Brigades du Hezbollah "
+        "près d'Al-Qaïm, à la frontière syrienne."
+    )
+    (incident,) = _run(text, "2019-12-31").incidents
+    assert incident.kinds == {"airstrike"}
+    assert incident.targets == ["kataib-hezbollah"]
+    assert incident.perpetrators == ["united-states"]
+
+
+def test_rules_counted_reference_spreads_a_claim() -> None:
+    text = (
+        "Deux drones ont visé la base d'Aïn al-Assad mardi. Au même moment, trois roquettes ont visé "
+        "la base de Harir. Les deux attaques ont été revendiquées sur Telegram par la Résistance islamique "
+        "en Irak."
+    )
+    incidents = _run(text, "2023-10-25").incidents
+    assert all(i.claimed_by == ["islamic-resistance-in-iraq"] for i in incidents) and len(incidents) == 2
+
+
+def test_rules_blame_stops_at_an_apposition() -> None:
+    text = (
+        "Une roquette a frappé la base K1 vendredi. Washington a accusé les Brigades du Hezbollah, une faction "
+        "armée soutenue par l'Iran, d'être responsables de l'attaque."
+    )
+    (incident,) = _run(text, "2019-12-29").incidents
+    assert [a.accused for a in incident.attributions] == ["kataib-hezbollah"]
+
+
+def test_rules_state_blamed_only_for_attacks() -> None:
+    attacks = _run(
+        "Un drone a visé la base de Harir dimanche. Washington, qui accuse Téhéran d'orchestrer "
+        "ces opérations, n'a pas réagi.",
+        "2023-11-13",
+    ).incidents
+    assert [(a.accused, a.accuser) for a in attacks[0].attributions] == [("iran", "united-states")]
+    massacre = _run(
+        "Un drone a visé la base de Harir dimanche. Les factions ont accusé Israël d'avoir commis un "
+        "massacre à Gaza.",
+        "2023-11-13",
+    ).incidents
+    assert massacre[0].attributions == []
+
+
+def test_rules_group_announcing_its_strike_claims_it() -> None:
+    text = "La Résistance islamique en Irak a annoncé avoir visé dimanche la base de Harir avec deux drones."
+    (incident,) = _run(text).incidents
+    assert incident.claimed_by == ["islamic-resistance-in-iraq"]
+    blamed = _run(
+        "Une roquette a visé la base de Harir. Washington a accusé les milices soutenues par l'Iran "
+        "d'avoir attaqué la base."
+    ).incidents
+    assert blamed[0].claimed_by == []
+
+
+def test_rules_incidents_outside_scope_are_dropped() -> None:
+    text = (
+        "L'armée israélienne dit avoir frappé des cibles dans la bande de Gaza. "
+        "Une roquette a visé la base de Balad."
+    )
+    incidents = _run(text).incidents
+    assert [i.targets for i in incidents] == [["balad-air-base"]]
+
+
+def test_rules_comment_on_the_incident_is_not_a_new_one() -> None:
+    text = (
+        "Deux roquettes ont frappé la base de Balad lundi. Il s'agit de la troisième attaque contre Balad "
+        "en un mois."
+    )
+    assert len(_run(text, "2021-05-05").incidents) == 1
+
+
+def test_rules_group_named_after_an_introducer() -> None:
+    text = "A group calling itself Liwa al-Ghaliboun claimed the drone attack on the Rumalyn base on Friday."
+    extraction = _run(text, "2023-03-25", "en")
+    assert extraction.entities["liwa-al-ghaliboun"].kind == "ArmedGroup"
+
+
+def test_rules_casualty_breakdown_by_nationality_is_not_added_twice() -> None:
+    text = (
+        "Un sous-traitant américain a été tué et six militaires, quatre Américains et deux Irakiens, ont été "
+        "blessés vendredi soir dans une attaque contre la base K1."
+    )
+    (incident,) = _run(text, "2019-12-29").incidents
+    assert (incident.killed, incident.injured) == (1, 6)
+
+
+def test_rules_clause_connector_splits_two_incidents() -> None:
+    text = (
+        "Une salve de roquettes a visé la base d'al-Chaddadi dimanche, tandis qu'un drone a frappé la base "
+        "de Kharab Ishk, près de Kobané."
+    )
+    incidents = _run(text).incidents
+    assert len(incidents) == 2
