@@ -68,8 +68,8 @@ def test_rules_counted_reference_spreads_a_claim() -> None:
 
 def test_rules_blame_stops_at_an_apposition() -> None:
     text = (
-        "Une roquette a frappé la base K1 vendredi. Washington a accusé les Brigades du Hezbollah, une faction "
-        "armée soutenue par l'Iran, d'être responsables de l'attaque."
+        "Une roquette a frappé la base K1 vendredi. Washington a accusé les Brigades du Hezbollah, "
+        "une faction armée soutenue par l'Iran, d'être responsables de l'attaque."
     )
     (incident,) = _run(text, "2019-12-29").incidents
     assert [a.accused for a in incident.attributions] == ["kataib-hezbollah"]
