@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from kg.errors import KGError, UsageError
+from kg.queries import ResultFormat
 
 app = typer.Typer(
     name="kg",
@@ -46,12 +47,6 @@ class ExportFormat(StrEnum):
     trig = "trig"
     json = "json"
     csv = "csv"
-
-
-class TableFormat(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
 
 
 class ReportFormat(StrEnum):
@@ -244,7 +239,7 @@ def query(
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="A parameter as name=value (repeatable).")
     ] = None,
-    fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="Result format.")] = TableFormat.table,
+    fmt: Annotated[ResultFormat, typer.Option("--format", "-f", help="Result format.")] = ResultFormat.TABLE,
     output: OutputOption = None,
 ) -> None:
     """Run a stored (or given) SPARQL query over a graph."""
