@@ -87,6 +87,7 @@ _CLITICS = frozenset(
         "repeatedly",
     }
 )
+_PLURAL_DETERMINERS = frozenset({"les", "ces", "des", "the", "these", "those"})
 _INDEFINITE = frozenset({"une", "un", "a", "an"})
 _ACTOR_KINDS = frozenset({"ArmedGroup", "State", "Country", "Organization", "Person"})
 _GROUP_KINDS = frozenset({"ArmedGroup"})
@@ -130,6 +131,8 @@ class SegmentFacts:
     blame_period: bool = False
     relative: bool = False  # dated relative to another incident ("quelques jours plus tard")
     count_reference: int = 0  # "les deux attaques": refers back to that many incidents
+    singular_reference: bool = False  # "l'attaque", "cette frappe": refers back to one incident
+    headline_count: int = 0  # "deux bases visées": how many incidents a headline announces
 
     @property
     def named(self) -> bool:
@@ -351,7 +354,7 @@ class EventExtractor:
             if (
                 token.lower_ in _SPLIT_NOUNS
                 or token.lower_ in self.trigger_nouns
-                or token.lower_ in self.facility_heads
+                or token.lower_.removesuffix("s") in self.facility_heads
             ):
                 window = [t.lower_ for t in doc[max(span.start, token.i - 2) : token.i]]
                 if any(w in self.new_incident for w in window):
@@ -375,6 +378,12 @@ class EventExtractor:
                     and not (plural_attack)
                 ):
                     facts.anaphoric = True
+                    if not token.lower_.endswith(("s", "x")) and window[-1] not in _PLURAL_DETERMINERS:
+                        facts.singular_reference = True  # "l'attaque", "cette frappe": one incident
+                if window and (len(window) == 2 or window[-1] not in self.anaphora):
+                    count = parse_number(window[-1], self.lexicon)
+                    if count and count > 1 and not facts.headline_count:
+                        facts.headline_count = count  # "deux bases visées", "two attacks"
         # "a répondu par des frappes de représailles" is a new incident; "en représailles à l'attaque X"
         # (the connector opening the segment) points back to an earlier one
         retaliation = next((t.i for t in span if t.lower_.startswith(("représailles", "retaliat"))), None)
@@ -744,6 +753,7 @@ class EventExtractor:
         current: Incident | None = None
         main: Incident | None = None
         pending_series_blame: list[Attribution] = []
+        headline_count = next((seg.headline_count for seg in facts if seg.trigger), 1)
         for seg in facts:
             seg_date = self._segment_date(seg, current, reference, precision)
             is_event = seg.trigger and not seg.modal and not (seg.series and not seg.named)
@@ -832,29 +842,25 @@ class EventExtractor:
                     self._absorb_details(current, seg)
             if seg.accused and not seg.blame_period:
                 blame = [Attribution(a, seg.accuser, seg.sentence) for a in seg.accused]
-                holders = []
-                if (is_event or seg.anaphoric) and current is not None:
-                    holders.append(current)  # blame for this incident
-                if seg.series or not holders:
-                    holders.append(main)  # blame for a whole series goes to the article's main incident
-                for position, holder in enumerate(holders):
-                    if any(holder is other for other in holders[:position]):
-                        continue
-                    if holder is None:
-                        pending_series_blame.extend(blame)
-                        continue
+                # blame for this incident ("l'attaque", or a sentence reporting it); blame for a whole series
+                # ("ces tirs", "les attaques", "généralement") goes to the article's main incident(s)
+                if current is not None and ((is_event and not seg.series) or seg.singular_reference):
                     for b in blame:
-                        if b.accused not in {x.accused for x in holder.attributions}:
-                            holder.attributions.append(b)
-        if main is not None:
-            main.is_main = True
-            main.attributions.extend(pending_series_blame)
+                        if b.accused not in {x.accused for x in current.attributions}:
+                            current.attributions.append(b)
+                if seg.series or not (is_event or seg.singular_reference) or current is None:
+                    pending_series_blame.extend(blame)
         for incident in incidents:
             if incident.status == "foiled":
-                incident.projectiles = (
-                    None  # a foiled attack launched nothing: loaded rockets are not fired ones
-                )
-        return [inc for inc in incidents if inc.places and self._in_scope(inc)]
+                incident.projectiles = None  # a foiled attack launched nothing: loaded rockets are not fired
+        kept = [inc for inc in incidents if inc.places and self._in_scope(inc)]
+        # the headline's incident(s): "deux bases visées" in a title makes the first two the main ones
+        for incident in kept[: max(1, headline_count)]:
+            incident.is_main = True
+            for b in pending_series_blame:
+                if b.accused not in {x.accused for x in incident.attributions}:
+                    incident.attributions.append(b)
+        return kept
 
     def _segment_date(
         self, seg: SegmentFacts, current: Incident | None, reference: date | None, precision: str | None
