@@ -132,6 +132,7 @@ class SegmentFacts:
     relative: bool = False  # dated relative to another incident ("quelques jours plus tard")
     count_reference: int = 0  # "les deux attaques": refers back to that many incidents
     singular_reference: bool = False  # "l'attaque", "cette frappe": refers back to one incident
+    blame_dates: list[TimeExpression] = field(default_factory=list)  # "l'attaque de mercredi"
     headline_count: int = 0  # "deux bases visées": how many incidents a headline announces
 
     @property
@@ -716,6 +717,9 @@ class EventExtractor:
             accuser = token_key[actors_before[-1]]  # the subject right before the verb
         facts.accused = list(dict.fromkeys(accused))
         facts.accuser = accuser
+        # "a imputé l'attaque de mercredi aux Kataëb Hezbollah": the blame names its incident by date
+        after_verb = doc[verb + 1 : sentence.end]
+        facts.blame_dates = self.time.find(after_verb.text, offset=after_verb.start_char)
 
     def _accused_after(self, doc: Doc, verb: int, end: int, token_key: dict[int, str], kind_of) -> list[str]:
         """Groups (and states blamed for attacks) in the object of a blame verb, with their coordinations."""
@@ -840,7 +844,12 @@ class EventExtractor:
                 )
                 if refers_back and (not seg.series or seg.anaphoric):
                     self._absorb_details(current, seg)
-            if seg.accused and not seg.blame_period:
+            dated_referent = self._dated_referent(seg, incidents, reference, precision)
+            if seg.accused and not seg.blame_period and dated_referent is not None:
+                for accused in seg.accused:
+                    if accused not in {x.accused for x in dated_referent.attributions}:
+                        dated_referent.attributions.append(Attribution(accused, seg.accuser, seg.sentence))
+            elif seg.accused and not seg.blame_period:
                 blame = [Attribution(a, seg.accuser, seg.sentence) for a in seg.accused]
                 # blame for this incident ("l'attaque", or a sentence reporting it); blame for a whole series
                 # ("ces tirs", "les attaques", "généralement") goes to the article's main incident(s)
@@ -861,6 +870,31 @@ class EventExtractor:
                 if b.accused not in {x.accused for x in incident.attributions}:
                     incident.attributions.append(b)
         return kept
+
+    def _dated_referent(
+        self, seg: SegmentFacts, incidents: list[Incident], reference: date | None, precision: str | None
+    ) -> Incident | None:
+        """The incident a blame names by its date ("l'attaque de vendredi"), if exactly one matches."""
+        for expression in seg.blame_dates:
+            resolved = resolve(expression, reference, precision)
+            matches = [
+                inc
+                for inc in incidents
+                if inc.places
+                and (
+                    (
+                        resolved is not None
+                        and inc.date is not None
+                        and not inc.date_is_default
+                        and inc.date.precision == "day"
+                        and compatible(inc.date, resolved)
+                    )
+                    or (expression.weekday is not None and inc.weekday == expression.weekday)
+                )
+            ]
+            if len(matches) == 1:
+                return matches[0]
+        return None
 
     def _segment_date(
         self, seg: SegmentFacts, current: Incident | None, reference: date | None, precision: str | None
@@ -886,17 +920,26 @@ class EventExtractor:
             return any(self._related(a, b) for a in mine_targets for b in their_targets)
         mine = mine_targets | set(incident.locations)
         theirs = their_targets | set(seg.locations)
-        return any(self._related(a, b) for a in mine for b in theirs)
+        # one side only says where ("une base près de Kirkouk"): a facility in the same province fits it
+        return any(self._related(a, b, loose=True) for a in mine for b in theirs)
 
-    def _related(self, a: str, b: str) -> bool:
-        """Same place, one inside the other (the embassy and the Green Zone), or both in one specific site."""
+    def _related(self, a: str, b: str, loose: bool = False) -> bool:
+        """Same place, one inside the other (the embassy and the Green Zone), or both in one specific site.
+
+        ``loose`` also accepts a city and a facility of the same province ("près de Kirkouk", "la base K1").
+        """
         if a == b:
             return True
         up_a, up_b = self._ancestors(a), self._ancestors(b)
         if a in up_b or b in up_a:
             return True
         shared = (up_a & up_b) - {a, b}
-        return any(self._kind(key) in _SPECIFIC_PLACES for key in shared)
+        specific = _SPECIFIC_PLACES | ({"Province"} if loose and self._city_and_facility(a, b) else set())
+        return any(self._kind(key) in specific for key in shared)
+
+    def _city_and_facility(self, a: str, b: str) -> bool:
+        kinds = {self._kind(a), self._kind(b)}
+        return bool(kinds & {"City", "District"}) and bool(kinds & (TARGET_KINDS | {"Airport"}))
 
     def _kind(self, key: str) -> str | None:
         entry = self.index.entries.get(entity_iri(key))
