@@ -164,6 +164,7 @@ class EventExtractor:
         self.target_verbs = lexicon.words("relations", "target_verbs")
         self.cut_connectors = lexicon.words("relations", "cut_connectors")
         self.launch_markers = lexicon.words("relations", "launch_markers")
+        self.motives = lexicon.words("relations", "motive_markers")
         self.clause_connectors = lexicon.words("relations", "clause_connectors")
         self.self_report_verbs = lexicon.words("relations", "self_report_verbs")
         self.perpetrator_adjectives: dict[str, str] = lexicon.mapping("relations", "perpetrator_adjectives")
@@ -419,8 +420,18 @@ class EventExtractor:
             for t in span
         )
         used_markers: set[int] = set()
+        # "en réponse aux massacres à Gaza": places after a motive are not where the attack happened
+        lowered = [t.lower_ for t in span]
+        motive = next(
+            (
+                span.start + k
+                for k in range(len(lowered) - 1)
+                if f"{lowered[k]} {lowered[k + 1]}" in self.motives
+            ),
+            span.end,
+        )
         i = span.start
-        while i < span.end:
+        while i < min(span.end, motive):
             key = token_key.get(i)
             if key is None:
                 i += 1
@@ -863,9 +874,17 @@ class EventExtractor:
             if incident.status == "foiled":
                 incident.projectiles = None  # a foiled attack launched nothing: loaded rockets are not fired
         kept = [inc for inc in incidents if inc.places and self._in_scope(inc)]
-        # the headline's incident(s): "deux bases visées" in a title makes the first two the main ones
+        lead = next((inc for inc in incidents if inc.sentences and min(inc.sentences) <= 2), None)
+        # the headline's incident(s): "deux bases visées" in a title makes the first two the main ones; a lead
+        # announcing them ("X a annoncé avoir visé dimanche trois bases") dates and claims each of them
         for incident in kept[: max(1, headline_count)]:
             incident.is_main = True
+            if headline_count > 1 and lead is not None and incident is not lead:
+                if incident.date_is_default and lead.date is not None and not lead.date_is_default:
+                    incident.date, incident.date_is_default = lead.date, False
+                for group in lead.claimed_by:
+                    if group not in incident.claimed_by:
+                        incident.claimed_by.append(group)
             for b in pending_series_blame:
                 if b.accused not in {x.accused for x in incident.attributions}:
                     incident.attributions.append(b)
