@@ -140,3 +140,43 @@ def test_rules_clause_connector_splits_two_incidents() -> None:
     )
     incidents = _run(text).incidents
     assert len(incidents) == 2
+
+
+def test_rules_motive_clause_does_not_place_the_attack() -> None:
+    text = (
+        "La Résistance islamique en Irak a annoncé avoir visé dimanche la base de Harir, en réponse aux "
+        "massacres commis à Gaza."
+    )
+    (incident,) = _run(text).incidents
+    assert incident.targets == ["harir-air-base"] and "gaza-strip" not in incident.locations
+
+
+def test_rules_lead_announcing_several_attacks_dates_and_claims_each() -> None:
+    text = (
+        "La Résistance islamique en Irak a annoncé avoir visé dimanche deux bases américaines en Syrie.\n\n"
+        "Deux drones ont visé la base du champ gazier de Conoco. Une salve de roquettes a par ailleurs visé la "
+        "base d'al-Chaddadi."
+    )
+    incidents = _run(text).incidents
+    assert len(incidents) == 2
+    assert all(i.is_main and i.claimed_by == ["islamic-resistance-in-iraq"] for i in incidents)
+    assert all(i.date is not None and i.date.iso == "2023-11-12" for i in incidents)
+
+
+def test_rules_blame_names_its_incident_by_date() -> None:
+    text = (
+        "Une roquette a frappé vendredi la base K1, près de Kirkouk. Dimanche, des drones ont visé la base "
+        "de Harir. Washington a accusé les Brigades du Hezbollah d'être responsables de l'attaque de vendredi."
+    )
+    incidents = _run(text, "2019-12-30").incidents
+    blamed = [i.targets for i in incidents if i.attributions]
+    assert blamed == [["k1-air-base"]]
+
+
+def test_rules_city_report_and_facility_in_same_province_are_one_incident() -> None:
+    text = (
+        "Un sous-traitant américain a été tué vendredi dans une attaque à la roquette près de Kirkouk. "
+        "Plus de 30 roquettes se sont abattues sur la base K1."
+    )
+    (incident,) = _run(text, "2019-12-29").incidents
+    assert incident.targets == ["k1-air-base"] and incident.projectiles == 30
