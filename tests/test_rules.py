@@ -154,8 +154,8 @@ def test_rules_motive_clause_does_not_place_the_attack() -> None:
 def test_rules_lead_announcing_several_attacks_dates_and_claims_each() -> None:
     text = (
         "La Résistance islamique en Irak a annoncé avoir visé dimanche deux bases américaines en Syrie.\n\n"
-        "Deux drones ont visé la base du champ gazier de Conoco. Une salve de roquettes a par ailleurs visé la "
-        "base d'al-Chaddadi."
+        "Deux drones ont visé la base du champ gazier de Conoco. "
+        "Une salve de roquettes a par ailleurs visé la base d'al-Chaddadi."
     )
     incidents = _run(text).incidents
     assert len(incidents) == 2
@@ -166,7 +166,8 @@ def test_rules_lead_announcing_several_attacks_dates_and_claims_each() -> None:
 def test_rules_blame_names_its_incident_by_date() -> None:
     text = (
         "Une roquette a frappé vendredi la base K1, près de Kirkouk. Dimanche, des drones ont visé la base "
-        "de Harir. Washington a accusé les Brigades du Hezbollah d'être responsables de l'attaque de vendredi."
+        "de Harir. Washington a accusé les Brigades du Hezbollah d'être responsables "
+        "de l'attaque de vendredi."
     )
     incidents = _run(text, "2019-12-30").incidents
     blamed = [i.targets for i in incidents if i.attributions]
