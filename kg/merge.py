@@ -66,7 +66,12 @@ def same_incident(a: Incident, b: Incident) -> bool:
 
 
 def event_key(extraction: ArticleExtraction, incident: Incident) -> str:
-    return f"{extraction.article.id}#{min(incident.sentences) if incident.sentences else 0}"
+    """Stable key of the first report of an event: its article and its place among that article's incidents.
+
+    (A sentence index alone is not enough: one sentence can report two incidents.)
+    """
+    position = next(i for i, other in enumerate(extraction.incidents) if other is incident)
+    return f"{extraction.article.id}#{position}"
 
 
 def merge_events(extractions: Iterable[ArticleExtraction]) -> list[Event]:

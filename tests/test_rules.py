@@ -181,3 +181,29 @@ def test_rules_city_report_and_facility_in_same_province_are_one_incident() -> N
     )
     (incident,) = _run(text, "2019-12-29").incidents
     assert incident.targets == ["k1-air-base"] and incident.projectiles == 30
+
+
+def test_rules_two_incidents_of_one_sentence_are_two_events_in_the_graph(tmp_path: Path) -> None:
+    from rdflib import RDF
+
+    from kg.ns import KG
+    from kg.pipeline import build
+
+    (tmp_path / "a.txt").write_text(
+        "published: 2020-03-13\n\nFin décembre, une attaque à la roquette contre la base K1 "
+        "avait déclenché une escalade qui avait culminé avec l'assassinat du général Qassem Soleimani par un drone à Bagdad, "
+        "début janvier.",
+        encoding="utf-8",
+    )
+    dataset = build([tmp_path]).dataset
+    attacks = {s for s, _, _, _ in dataset.quads((None, RDF.type, KG.Attack, None))}
+    assert len(attacks) == 2
+
+
+def test_rules_weapon_inside_an_attack_noun_phrase_does_not_split_it() -> None:
+    text = (
+        "On Jan. 4, a US drone strike on a Harakat al-Nujaba headquarters in Baghdad killed two commanders."
+    )
+    (incident,) = _run(text, "2024-01-30", "en").incidents
+    assert incident.date is not None and incident.date.iso == "2024-01-04"
+    assert incident.perpetrators == ["united-states"] and incident.targets == ["harakat-al-nujaba"]

@@ -98,7 +98,8 @@ class EntityExtractor:
         taken = [False] * len(doc)
         gazetteer_spans = list(doc.spans.get(GAZETTEER_SPANS, []))
 
-        for hit in self._collectives(doc):
+        collectives = self._collectives(doc)
+        for hit in collectives:
             found.append(hit)
             taken[hit.start : hit.end] = [True] * (hit.end - hit.start)
         for start, end, kind, name_start, name_end in self._head_phrases(doc):
@@ -122,7 +123,8 @@ class EntityExtractor:
                 found.append(_Found(span.start, span.end, entry.slug, self._record(entry, span.text)))
 
         found = self._corefer_person_names(found)
-        for hit in self._definite_references(doc, found, taken, sentence_of):
+        named = [f for f in found if not any(f is c for c in collectives)]  # "le groupe" names a named group
+        for hit in self._definite_references(doc, named, taken, sentence_of):
             found.append(hit)
             taken[hit.start : hit.end] = [True] * (hit.end - hit.start)
 

@@ -282,20 +282,21 @@ class EventExtractor:
     def _segments(self, sentence: Span) -> list[tuple[int, int]]:
         """Cut a sentence before each further attack noun introduced as a new referent."""
         cuts = [sentence.start]
-        seen_noun = False
+        seen_noun = False  # an attack noun ("attaque", "frappe") already in the sentence
+        seen_attack = False  # any attack or weapon word already in the sentence
         for token in sentence:
             if token.lower_ not in _SPLIT_NOUNS:
                 # "..., tandis qu'un drone a frappé la base de X": a weapon after a clause connector
                 before = [t.lower_ for t in sentence.doc[max(sentence.start, token.i - 3) : token.i]]
                 if (
-                    seen_noun
+                    seen_attack
                     and self.kinds.get(token.lower_)
                     and any(w in self.clause_connectors for w in before)
                     and any(w in ("un", "une", "qu'un", "qu'une", "a", "an") for w in before)
                 ):
                     first = next(k for k, w in enumerate(before) if w in self.clause_connectors)
                     cuts.append(max(token.i - len(before) + first, cuts[-1] + 1))
-                seen_noun = seen_noun or bool(self.kinds.get(token.lower_))
+                seen_attack = seen_attack or bool(self.kinds.get(token.lower_))
                 continue
             if seen_noun:
                 before = [t.lower_ for t in sentence.doc[max(sentence.start, token.i - 3) : token.i]]
@@ -307,7 +308,7 @@ class EventExtractor:
                     first = next((k for k, w in enumerate(before) if w in self.cut_connectors), None)
                     cut = token.i - len(before) + first if first is not None else token.i - 1
                     cuts.append(max(cut, cuts[-1] + 1))
-            seen_noun = True
+            seen_noun = seen_attack = True
         cuts.append(sentence.end)
         return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
