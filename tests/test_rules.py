@@ -191,8 +191,8 @@ def test_rules_two_incidents_of_one_sentence_are_two_events_in_the_graph(tmp_pat
 
     (tmp_path / "a.txt").write_text(
         "published: 2020-03-13\n\nFin décembre, une attaque à la roquette contre la base K1 "
-        "avait déclenché une escalade qui avait culminé avec l'assassinat du général Qassem Soleimani par un drone à Bagdad, "
-        "début janvier.",
+        "avait déclenché une escalade qui avait culminé avec l'assassinat du général Qassem Soleimani "
+        "par un drone à Bagdad, début janvier.",
         encoding="utf-8",
     )
     dataset = build([tmp_path]).dataset
