@@ -100,15 +100,41 @@ OutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")
 ]
 GraphArgument = Annotated[Path, typer.Argument(help="A graph file (Turtle, TriG, N-Triples, JSON-LD).")]
+OptionalGraphArgument = Annotated[
+    Path | None, typer.Argument(help="A graph file (Turtle, TriG, N-Triples, JSON-LD); or use --store.")
+]
+
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        "-s",
+        envvar="KG_STORE",
+        help="A knowledge-base folder (on-disk Oxigraph store); also read from $KG_STORE.",
+    ),
+]
+
+
+def _summary(result: Any, destination: str) -> None:
+    for reason in result.skipped:
+        typer.echo(f"kg: skipped {reason}", err=True)
+    entities = ", ".join(f"{kind} {n}" for kind, n in sorted(result.entity_counts().items()))
+    unchanged = f", {result.unchanged} already there" if result.unchanged else ""
+    typer.echo(
+        f"articles {result.articles} (skipped {len(result.skipped)}{unchanged}); entities: {entities}; "
+        f"events {result.events}; triples {result.triples}; {result.seconds:.1f}s -> {destination}",
+        err=True,
+    )
 
 
 @app.command()
 @handles_errors
 def build(
     articles: Annotated[list[Path], typer.Argument(help="Article files or folders of .txt articles.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Graph file to write.")] = Path(
-        "build/kg.ttl"
-    ),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Graph file to write (default build/kg.ttl).")
+    ] = None,
     fmt: Annotated[
         GraphFormat | None,
         typer.Option(
@@ -117,21 +143,25 @@ def build(
             help="Output format (default: from the file extension; trig keeps one named graph per article).",
         ),
     ] = None,
+    store: StoreOption = None,
     strict: Annotated[
         bool, typer.Option(help="Fail (exit 2) on any unreadable article instead of skipping it.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
-    """Read articles and build the knowledge graph."""
+    """Read articles and build the knowledge graph (into a file, or incrementally into a --store)."""
     from kg.pipeline import build as run_build
+    from kg.pipeline import build_into
     from kg.store import save
 
-    rdf_format = _graph_format_for(output, fmt)
+    if store is None and output is None:
+        output = Path("build/kg.ttl")
+    rdf_format = _graph_format_for(output, fmt) if output is not None else None
     bar: Any = None
 
     def start(total: int) -> None:
         nonlocal bar
-        if not quiet:
+        if not quiet and total:
             bar = typer.progressbar(length=total, label="extracting", file=sys.stderr)
             bar.__enter__()
 
@@ -140,26 +170,57 @@ def build(
             bar.update(n)
 
     try:
-        result = run_build(articles, strict=strict, progress=advance, on_start=start)
+        if store is not None:
+            from kg.kb import KnowledgeBase
+
+            result = build_into(
+                KnowledgeBase(store), articles, strict=strict, progress=advance, on_start=start
+            )
+        else:
+            result = run_build(articles, strict=strict, progress=advance, on_start=start)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    save(result.dataset, output, rdf_format)
+    if output is not None and rdf_format is not None:
+        save(result.dataset, output, rdf_format)
     if not quiet:
-        for reason in result.skipped:
-            typer.echo(f"kg: skipped {reason}", err=True)
-        entities = ", ".join(f"{kind} {n}" for kind, n in sorted(result.entity_counts().items()))
-        typer.echo(
-            f"articles {result.articles} (skipped {len(result.skipped)}); entities: {entities}; "
-            f"events {result.events}; triples {result.triples}; {result.seconds:.1f}s -> {output}",
-            err=True,
-        )
+        _summary(result, " and ".join(str(p) for p in (store, output) if p is not None))
+
+
+@app.command()
+@handles_errors
+def remove(
+    article: Annotated[str, typer.Argument(help="The article to take out (file name or id).")],
+    store: StoreOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+) -> None:
+    """Take an article's contribution out of a knowledge base; events other sources report stay."""
+    from kg.kb import KnowledgeBase
+    from kg.pipeline import remove_from
+
+    if store is None:
+        raise UsageError("kg remove needs --store DIR (or $KG_STORE): the knowledge base to remove from")
+    result = remove_from(KnowledgeBase.open_existing(store), article)
+    if not quiet:
+        _summary(result, str(store))
+
+
+def _data(graph: Path | None, store: Path | None):
+    """The graph to work on: a file, or a knowledge base read into memory."""
+    if (graph is None) == (store is None):
+        raise UsageError("give either a graph file or --store DIR, not both or neither")
+    if store is not None:
+        from kg.kb import KnowledgeBase
+
+        return KnowledgeBase.open_existing(store).to_dataset()
+    return load_graph(graph)
 
 
 @app.command()
 @handles_errors
 def validate(
-    graph: GraphArgument,
+    graph: OptionalGraphArgument = None,
+    store: StoreOption = None,
     shapes: Annotated[
         Path | None, typer.Option(help="A SHACL shapes file instead of the project's shapes.")
     ] = None,
@@ -171,7 +232,7 @@ def validate(
     from kg.validate import check_shapes
     from kg.validate import validate as run_validate
 
-    data = load(graph)
+    data = _data(graph, store)
     shapes_graph = None
     if shapes is not None:
         shapes_graph = load(shapes)
@@ -198,7 +259,8 @@ def validate(
 @app.command()
 @handles_errors
 def reason(
-    graph: GraphArgument,
+    graph: OptionalGraphArgument = None,
+    store: StoreOption = None,
     output: OutputOption = None,
     fmt: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")] = GraphFormat.turtle,
     only_new: Annotated[
@@ -211,7 +273,7 @@ def reason(
     from kg.reason import reason as run_reason
     from kg.store import serialize
 
-    data = load_graph(graph)
+    data = _data(graph, store)
     started = time.perf_counter()
     result = run_reason(data) if only_new else closure(data)
     _emit(serialize(result, fmt.value), output)
@@ -233,6 +295,7 @@ def load_graph(path: Path):
 def query(
     name: Annotated[str | None, typer.Argument(help="Stored query name (see --list) or a .rq file.")] = None,
     graph: Annotated[Path | None, typer.Argument(help="The graph file to query.")] = None,
+    store: StoreOption = None,
     list_: Annotated[
         bool, typer.Option("--list", "-l", help="List the stored queries and their parameters.")
     ] = False,
@@ -253,8 +316,8 @@ def query(
             lines.append(f"{'':32} {stored.description}")
         _emit("\n".join(lines), output)
         return
-    if name is None or graph is None:
-        raise UsageError("give a query name and a graph file, or --list")
+    if name is None or (graph is None and store is None):
+        raise UsageError("give a query name and a graph file (or --store DIR), or --list")
     values: dict[str, str] = {}
     for item in param or []:
         key, sep, value = item.partition("=")
@@ -262,8 +325,13 @@ def query(
             raise UsageError(f"--param {item!r}: expected name=value")
         values[key.strip()] = value
     stored = load_query(name)
-    data = load_graph(graph)
-    result = run(data, stored, values)
+    if store is not None and graph is None:
+        from kg.kb import KnowledgeBase
+        from kg.queries import run_on_store
+
+        result = run_on_store(KnowledgeBase.open_existing(store), stored, values)  # evaluated by Oxigraph
+    else:
+        result = run(_data(graph, None), stored, values)
     _emit(format_result(result, fmt.value), output)
     typer.echo(f"{len(result.rows)} row(s)", err=True)
 
@@ -271,7 +339,8 @@ def query(
 @app.command()
 @handles_errors
 def export(
-    graph: GraphArgument,
+    graph: OptionalGraphArgument = None,
+    store: StoreOption = None,
     fmt: Annotated[
         ExportFormat | None,
         typer.Option(
@@ -288,7 +357,7 @@ def export(
 
     if events and entities:
         raise UsageError("--events and --entities are exclusive: export one table at a time")
-    data = load_graph(graph)
+    data = _data(graph, store)
     if events or entities:
         table_format = (fmt.value if fmt else None) or (
             "csv" if output is not None and output.suffix == ".csv" else "json"

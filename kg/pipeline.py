@@ -19,6 +19,7 @@ from rdflib import RDF, Dataset
 from kg.articles import Article, find_article_files, read_article
 from kg.errors import ArticleError
 from kg.extractors import extract
+from kg.kb import KnowledgeBase
 from kg.merge import merge
 from kg.nlp import load_pipeline
 from kg.ns import KG
@@ -38,6 +39,7 @@ class BuildResult:
     extractions: list[ArticleExtraction]
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    unchanged: int = 0  # articles already in the knowledge base with the same content
 
     @property
     def articles(self) -> int:
@@ -87,6 +89,52 @@ def extract_all(articles: list[Article], progress: Progress | None = None) -> It
             yield extract(doc, article)
             if progress is not None:
                 progress(1)
+
+
+def build_into(
+    kb: KnowledgeBase,
+    paths: Iterable[Path],
+    strict: bool = False,
+    progress: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> BuildResult:
+    """Add the articles under ``paths`` to a knowledge base, parsing only those it does not hold yet.
+
+    Records of earlier articles are merged again with the new ones (cheap: no NLP), so cross-article
+    event merging works as in a full build, and the store is rewritten in one transaction.
+    """
+    started = time.perf_counter()
+    known = kb.content_hashes()
+    articles, skipped = read_all(paths, strict=strict)
+    known_hashes = set(known.values())
+    new = [a for a in articles if known.get(a.id) != a.content_hash and a.content_hash not in known_hashes]
+    unchanged = len(articles) - len(new)
+    if on_start is not None:
+        on_start(len(new))
+    kb.save_records(extract_all(new, progress))
+    return _write_knowledge_base(kb, skipped, started, unchanged)
+
+
+def remove_from(kb: KnowledgeBase, article_id: str) -> BuildResult:
+    """Take one article's contribution out of a knowledge base; events other sources report stay."""
+    started = time.perf_counter()
+    if not kb.remove_record(Path(article_id).stem):
+        known = ", ".join(sorted(kb.content_hashes())) or "none"
+        raise ArticleError(f"{article_id}: not in the knowledge base {kb.path} (articles: {known})")
+    return _write_knowledge_base(kb, [], started, 0)
+
+
+def _write_knowledge_base(
+    kb: KnowledgeBase, skipped: list[str], started: float, unchanged: int
+) -> BuildResult:
+    from kg.queries import vocabulary
+
+    extractions = list(kb.records())
+    dataset = to_dataset(merge(extractions))
+    kb.replace_graph(dataset, vocabulary())
+    result = BuildResult(dataset, extractions, skipped, time.perf_counter() - started)
+    result.unchanged = unchanged
+    return result
 
 
 def build(

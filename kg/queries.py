@@ -41,6 +41,7 @@ from rdflib.term import Identifier, Node
 
 from kg import resources
 from kg.errors import QueryError, UsageError
+from kg.kb import KnowledgeBase
 from kg.ns import KG, KGR, PREFIXES, bind_prefixes, entity_iri, slugify
 
 __all__ = [
@@ -476,6 +477,65 @@ def run(
     variables = [str(var) for var in (result.vars or [])]
     rows = [{name: row[index] for index, name in enumerate(variables)} for row in result]
     return QueryResult(variables, rows)
+
+
+def run_on_store(kb: KnowledgeBase, query: StoredQuery, params: dict[str, str] | None = None) -> QueryResult:
+    """Run a stored query with Oxigraph over a knowledge base, parameters bound as substitutions.
+
+    The knowledge base holds the query vocabulary (kind codes, export types) in its own named graph,
+    so results match ``run(..., with_ontology=True)`` on the same graph.
+    """
+    bindings = bind_params(query, params)
+    _prepare(query.text, str(query.path or query.name))  # same syntax errors and update refusal as run()
+    names, rows = kb.select(with_values(query.text, bindings))
+    return QueryResult(names, rows)
+
+
+_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+
+
+def with_values(text: str, bindings: dict[str, Identifier]) -> str:
+    """The query with a VALUES block binding the parameters at the top of its outer WHERE.
+
+    Values are written as RDF terms in N-Triples syntax by rdflib (quotes and backslashes escaped),
+    so a value can only ever be a term: ``x" } ; DROP ALL ; #`` stays a string literal.
+    """
+    if not bindings:
+        return text
+    body = _strip_comments(text)
+    match = _WHERE.search(body)
+    if match is None:
+        raise QueryError("a parameterised query needs a WHERE clause to bind its parameters")
+    names = " ".join(f"?{name}" for name in bindings)
+    values = " ".join(term.n3() for term in bindings.values())
+    block = f"VALUES ({names}) {{ ({values}) }}"
+    rest = body[match.end() :]
+    if re.match(r"\s*SELECT\b", rest, re.IGNORECASE):
+        # a sub-select must be alone in its group: wrap it so the VALUES block can sit beside it
+        close = _matching_brace(body, match.end() - 1)
+        return f"{body[: match.end()]} {block} {{ {body[match.end() : close]} }} {body[close:]}"
+    return f"{body[: match.end()]} {block} {rest}"
+
+
+def _matching_brace(text: str, opening: int) -> int:
+    """Index of the brace closing the one at ``opening``, skipping string literals."""
+    depth, in_string, escaped = 0, False, False
+    for index in range(opening, len(text)):
+        char = text[index]
+        if in_string:
+            escaped = char == "\\" and not escaped
+            if char == '"' and not escaped:
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    raise QueryError("unbalanced braces in the query")
 
 
 # ---------------------------------------------------------------- formatting

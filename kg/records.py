@@ -103,3 +103,101 @@ class Event:
 
     key: str
     reports: list[tuple[ArticleExtraction, Incident]]
+
+
+# ---------------------------------------------------------------- JSON form (kept by the knowledge base)
+
+
+def _date_to_json(value: ResolvedDate | None) -> list[str] | None:
+    return [value.iso, value.precision] if value is not None else None
+
+
+def _date_from_json(value: list[str] | None) -> ResolvedDate | None:
+    return ResolvedDate(value[0], value[1]) if value else None
+
+
+def extraction_to_json(extraction: ArticleExtraction) -> dict:
+    """A JSON-ready dict of everything extracted from one article, so it can be merged again without NLP."""
+    article = extraction.article
+    return {
+        "article": {
+            "id": article.id,
+            "path": str(article.path),
+            "text": article.text,
+            "published": article.published,
+            "language": article.language,
+            "title": article.title,
+            "url": article.url,
+            "content_hash": article.content_hash,
+        },
+        "sentences": [[s.index, s.start, s.end, s.text] for s in extraction.sentences],
+        "mentions": [[m.key, m.start, m.end, m.text, m.sentence] for m in extraction.mentions],
+        "entities": {
+            key: {
+                "kind": r.kind,
+                "label": r.label,
+                "in_gazetteer": r.in_gazetteer,
+                "aliases": sorted(r.aliases),
+                "role": r.role,
+                "parent": r.parent,
+            }
+            for key, r in extraction.entities.items()
+        },
+        "incidents": [
+            {
+                "kinds": sorted(i.kinds),
+                "status": i.status,
+                "date": _date_to_json(i.date),
+                "targets": i.targets,
+                "locations": i.locations,
+                "launch_sites": i.launch_sites,
+                "projectiles": i.projectiles,
+                "killed": i.killed,
+                "injured": i.injured,
+                "intercepted": i.intercepted,
+                "perpetrators": i.perpetrators,
+                "claimed_by": i.claimed_by,
+                "attributions": [[a.accused, a.accuser, a.sentence] for a in i.attributions],
+                "sentences": i.sentences,
+                "is_main": i.is_main,
+                "weekday": i.weekday,
+                "date_is_default": i.date_is_default,
+            }
+            for i in extraction.incidents
+        ],
+    }
+
+
+def extraction_from_json(data: dict) -> ArticleExtraction:
+    """The inverse of ``extraction_to_json``."""
+    from pathlib import Path
+
+    a = data["article"]
+    article = Article(
+        id=a["id"],
+        path=Path(a["path"]),
+        text=a["text"],
+        published=a["published"],
+        language=a["language"],
+        title=a["title"],
+        url=a["url"],
+    )
+    incidents = []
+    for i in data["incidents"]:
+        fields = dict(i)
+        fields["kinds"] = set(fields["kinds"])
+        fields["date"] = _date_from_json(fields["date"])
+        fields["attributions"] = [Attribution(*a) for a in fields["attributions"]]
+        incidents.append(Incident(**fields))
+    return ArticleExtraction(
+        article=article,
+        sentences=[Sentence(*s) for s in data["sentences"]],
+        mentions=[EntityMention(*m) for m in data["mentions"]],
+        entities={
+            key: EntityRecord(
+                key, e["kind"], e["label"], e["in_gazetteer"], set(e["aliases"]), e["role"], e["parent"]
+            )
+            for key, e in data["entities"].items()
+        },
+        incidents=incidents,
+    )

@@ -9,19 +9,24 @@ article.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from spacy.tokens import Doc
+if TYPE_CHECKING:  # the submodules import kg.records, which imports kg.extractors.dates: load them lazily
+    from spacy.tokens import Doc
 
-from kg.articles import Article
-from kg.extractors.entities import EntityExtractor
-from kg.extractors.events import EventExtractor
-from kg.gazetteer import load_index
-from kg.lexicon import load_lexicon
-from kg.records import ArticleExtraction, Sentence
+    from kg.articles import Article
+    from kg.extractors.entities import EntityExtractor
+    from kg.extractors.events import EventExtractor
+    from kg.records import ArticleExtraction, Sentence
 
 
 @cache
 def _extractors(language: str) -> tuple[EntityExtractor, EventExtractor]:
+    from kg.extractors.entities import EntityExtractor
+    from kg.extractors.events import EventExtractor
+    from kg.gazetteer import load_index
+    from kg.lexicon import load_lexicon
+
     lexicon = load_lexicon(language)
     index = load_index()
     return EntityExtractor(lexicon, index), EventExtractor(lexicon, index)
@@ -29,6 +34,8 @@ def _extractors(language: str) -> tuple[EntityExtractor, EventExtractor]:
 
 def sentences_of(doc: Doc) -> tuple[list[Sentence], list[int]]:
     """Non-empty sentences (stripped of surrounding whitespace) and the sentence index of every token."""
+    from kg.records import Sentence
+
     sentences: list[Sentence] = []
     sentence_of = [0] * len(doc)
     for sent in doc.sents:
@@ -46,6 +53,8 @@ def sentences_of(doc: Doc) -> tuple[list[Sentence], list[int]]:
 
 def extract(doc: Doc, article: Article) -> ArticleExtraction:
     """Everything kg extracts from one parsed article."""
+    from kg.records import ArticleExtraction
+
     entity_extractor, event_extractor = _extractors(article.language)
     sentences, sentence_of = sentences_of(doc)
     mentions, entities = entity_extractor.extract(doc, sentence_of)
