@@ -21,6 +21,7 @@ import typer
 
 from kg.errors import KGError, UsageError
 from kg.queries import ResultFormat
+from kg.reason import Engine as ReasoningEngine
 
 app = typer.Typer(
     name="kg",
@@ -267,6 +268,14 @@ def reason(
         bool,
         typer.Option("--only-new/--closure", help="Write only inferred triples, or the graph plus them."),
     ] = False,
+    engine: Annotated[
+        ReasoningEngine,
+        typer.Option(
+            "--engine",
+            help="fast: the rules the ontology declares, materialised directly; owlrl: the reference "
+            "OWL RL closure (much slower, same answers).",
+        ),
+    ] = ReasoningEngine.FAST,
 ) -> None:
     """Add what OWL RL reasoning entails (ontology triples are not repeated)."""
     from kg.reason import closure
@@ -275,7 +284,7 @@ def reason(
 
     data = _data(graph, store)
     started = time.perf_counter()
-    result = run_reason(data) if only_new else closure(data)
+    result = run_reason(data, engine=engine) if only_new else closure(data, engine=engine)
     _emit(serialize(result, fmt.value), output)
     typer.echo(
         f"{len(result)} triples ({'inferred only' if only_new else 'graph + inferred'}) "

@@ -122,9 +122,10 @@ def test_cli_export_graph_formats(built: Path, tmp_path: Path, fmt: str) -> None
     assert out.stat().st_size > 1000
 
 
-def test_cli_reason_finds_attacks_in_baghdad(built: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["fast", "owlrl"])
+def test_cli_reason_finds_attacks_in_baghdad(built: Path, tmp_path: Path, engine: str) -> None:
     out = tmp_path / "inferred.ttl"
-    code, _, err = kg("reason", built, "-o", out)
+    code, _, err = kg("reason", built, "-o", out, "--engine", engine)
     assert code == 0, err
     from rdflib import Graph
 

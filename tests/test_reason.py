@@ -1,4 +1,8 @@
-"""OWL RL reasoning: the useful inferences are made, the noise is left out."""
+"""Reasoning: the useful inferences are made, the noise is left out, by either engine.
+
+Every behaviour test runs once per engine (``engine`` fixture): owlrl, the
+reference, and ``materialise``, the fast forward chainer.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from rdflib.namespace import OWL
 from rdflib.plugins.sparql import prepareQuery
 
 from kg import resources
+from kg.errors import UsageError
 from kg.ns import GEO, KG, KGR, PROV, SEM
-from kg.reason import closure, reason
+from kg.reason import Engine, closure, materialise, reason
 from kg.validate import validate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reason"
@@ -35,9 +40,14 @@ def data() -> Graph:
     return Graph().parse(FIXTURES / "green-zone.ttl", format="turtle")
 
 
+@pytest.fixture(scope="module", params=list(Engine), ids=str)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def inferred(data: Graph) -> Graph:
-    return reason(data)
+def inferred(data: Graph, engine: Engine) -> Graph:
+    return reason(data, engine=engine)
 
 
 @pytest.mark.parametrize("place", [GREEN_ZONE, BAGHDAD, IRAQ])
@@ -82,8 +92,8 @@ def test_reason_adds_superclasses_and_provenance(inferred: Graph) -> None:
     assert (MENTION, KG.sourceArticle, ARTICLE) in inferred  # inArticle is a sourceArticle
 
 
-def test_reason_does_not_mistype_reports_mentions_or_articles(data: Graph) -> None:
-    full = closure(data)
+def test_reason_does_not_mistype_reports_mentions_or_articles(data: Graph, engine: Engine) -> None:
+    full = closure(data, engine=engine)
     for node in (REPORT, MENTION, ARTICLE):
         types = set(full.objects(node, RDF.type))
         assert not types & {KG.Event, KG.Attack, KG.Place, KG.Actor}, (node, types)
@@ -114,39 +124,63 @@ def test_reason_literal_values_are_given_values_under_a_super_property(data: Gra
         assert o in set(data.objects(s, None)), (s, o)
 
 
-def test_reason_does_not_modify_its_input(data: Graph) -> None:
+def test_reason_does_not_modify_its_input(data: Graph, engine: Engine) -> None:
     before = set(data)
-    reason(data)
+    reason(data, engine=engine)
     assert set(data) == before
 
 
-def test_reason_closure_is_input_plus_inferred(data: Graph, inferred: Graph) -> None:
-    full = closure(data)
+def test_reason_closure_is_input_plus_inferred(data: Graph, inferred: Graph, engine: Engine) -> None:
+    full = closure(data, engine=engine)
     assert set(full) == set(data) | set(inferred)
 
 
-def test_reason_closure_answers_attacks_in_baghdad(data: Graph) -> None:
+def test_reason_closure_answers_attacks_in_baghdad(data: Graph, engine: Engine) -> None:
     query = prepareQuery((FIXTURES / "attacks-in-place.rq").read_text(encoding="utf-8"))
     before = [row.attack for row in data.query(query, initBindings={"place": BAGHDAD})]
-    after = [row.attack for row in closure(data).query(query, initBindings={"place": BAGHDAD})]
+    full = closure(data, engine=engine)
+    after = [row.attack for row in full.query(query, initBindings={"place": BAGHDAD})]
     assert before == []
     assert after == [EMBASSY_DRONE, GREEN_ZONE_ROCKETS]
 
 
-def test_reason_closure_still_conforms(data: Graph) -> None:
+def test_reason_closure_still_conforms(data: Graph, engine: Engine) -> None:
     assert validate(data).conforms
-    report = validate(closure(data))
+    report = validate(closure(data, engine=engine))
     assert report.conforms, report.text()
 
 
-def test_reason_reads_the_union_of_a_dataset(data: Graph, inferred: Graph) -> None:
+def test_reason_reads_the_union_of_a_dataset(data: Graph, inferred: Graph, engine: Engine) -> None:
     dataset = Dataset()
     for s, p, o in data:
         name = "graph/events" if str(s).startswith(str(KGR["event/"])) else "graph/gazetteer"
         dataset.graph(KGR[name]).add((s, p, o))
-    assert set(reason(dataset)) == set(inferred)
-    assert set(closure(dataset)) == set(data) | set(inferred)
+    assert set(reason(dataset, engine=engine)) == set(inferred)
+    assert set(closure(dataset, engine=engine)) == set(data) | set(inferred)
 
 
-def test_reason_of_an_empty_graph_is_empty() -> None:
-    assert len(reason(Graph())) == 0
+def test_reason_of_an_empty_graph_is_empty(engine: Engine) -> None:
+    assert len(reason(Graph(), engine=engine)) == 0
+
+
+def test_reason_engines_agree_on_the_fixture(data: Graph) -> None:
+    assert set(reason(data, engine="fast")) == set(reason(data, engine="owlrl"))
+
+
+def test_reason_default_engine_is_owlrl(data: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object, **kwargs: object) -> Graph:
+        raise AssertionError("the default engine must not call materialise")
+
+    monkeypatch.setattr("kg.reason.materialise", fail)
+    assert len(reason(data)) > 0
+    assert len(closure(data)) > len(data)
+
+
+def test_reason_fast_engine_is_materialise(data: Graph) -> None:
+    assert set(reason(data, engine=Engine.FAST)) == set(materialise(data))
+
+
+@pytest.mark.parametrize("call", [reason, closure], ids=["reason", "closure"])
+def test_reason_unknown_engine_lists_the_choices(data: Graph, call) -> None:
+    with pytest.raises(UsageError, match="unknown reasoning engine 'pellet'; expected one of: owlrl, fast"):
+        call(data, engine="pellet")
