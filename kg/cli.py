@@ -145,6 +145,13 @@ def build(
         ),
     ] = None,
     store: StoreOption = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Extract on this many processes (one model each).")
+    ] = 1,
+    dask: Annotated[
+        str | None,
+        typer.Option("--dask", help="Extract on a Dask distributed cluster at this scheduler address."),
+    ] = None,
     strict: Annotated[
         bool, typer.Option(help="Fail (exit 2) on any unreadable article instead of skipping it.")
     ] = False,

@@ -22,6 +22,7 @@ from kg.extractors import extract
 from kg.kb import KnowledgeBase
 from kg.merge import merge
 from kg.nlp import load_pipeline
+from kg.parallel import extract_parallel
 from kg.ns import KG
 from kg.records import ArticleExtraction
 from kg.triples import to_dataset
@@ -97,6 +98,8 @@ def build_into(
     strict: bool = False,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
+    workers: int = 1,
+    dask: str | None = None,
 ) -> BuildResult:
     """Add the articles under ``paths`` to a knowledge base, parsing only those it does not hold yet.
 
@@ -111,7 +114,7 @@ def build_into(
     unchanged = len(articles) - len(new)
     if on_start is not None:
         on_start(len(new))
-    kb.save_records(extract_all(new, progress))
+    kb.save_records(extract_parallel(new, workers=workers, dask=dask, progress=progress))
     return _write_knowledge_base(kb, skipped, started, unchanged)
 
 
@@ -142,6 +145,8 @@ def build(
     strict: bool = False,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
+    workers: int = 1,
+    dask: str | None = None,
 ) -> BuildResult:
     """Build the knowledge graph of the articles under ``paths``."""
     started = time.perf_counter()
@@ -150,6 +155,6 @@ def build(
         raise ArticleError("no readable article: " + "; ".join(skipped))
     if on_start is not None:
         on_start(len(articles))
-    extractions = list(extract_all(articles, progress))
+    extractions = list(extract_parallel(articles, workers=workers, dask=dask, progress=progress))
     dataset = to_dataset(merge(extractions))
     return BuildResult(dataset, extractions, skipped, time.perf_counter() - started)
