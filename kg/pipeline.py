@@ -22,8 +22,8 @@ from kg.extractors import extract
 from kg.kb import KnowledgeBase
 from kg.merge import merge
 from kg.nlp import load_pipeline
-from kg.parallel import extract_parallel
 from kg.ns import KG
+from kg.parallel import extract_parallel
 from kg.records import ArticleExtraction
 from kg.triples import to_dataset
 
