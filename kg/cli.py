@@ -116,6 +116,16 @@ StoreOption = Annotated[
     ),
 ]
 
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        "-e",
+        help="A SPARQL server: Oxigraph http://host:port, Fuseki http://host:3030/DATASET/sparql, "
+        "GraphDB http://host:7200/repositories/ID, or any SPARQL query URL.",
+    ),
+]
+
 
 def _summary(result: Any, destination: str) -> None:
     for reason in result.skipped:
@@ -320,8 +330,9 @@ def query(
     ] = None,
     fmt: Annotated[ResultFormat, typer.Option("--format", "-f", help="Result format.")] = ResultFormat.TABLE,
     output: OutputOption = None,
+    endpoint: EndpointOption = None,
 ) -> None:
-    """Run a stored (or given) SPARQL query over a graph."""
+    """Run a stored (or given) SPARQL query over a graph, a knowledge base or a SPARQL server."""
     from kg.queries import format_result, list_queries, load_query, run
 
     if list_:
@@ -332,8 +343,10 @@ def query(
             lines.append(f"{'':32} {stored.description}")
         _emit("\n".join(lines), output)
         return
-    if name is None or (graph is None and store is None):
-        raise UsageError("give a query name and a graph file (or --store DIR), or --list")
+    if name is None or (graph is None and store is None and endpoint is None):
+        raise UsageError("give a query name and a graph file (or --store DIR, or --endpoint URL), or --list")
+    if endpoint is not None and graph is not None:
+        raise UsageError("give a graph file or --endpoint URL, not both")
     values: dict[str, str] = {}
     for item in param or []:
         key, sep, value = item.partition("=")
@@ -341,7 +354,11 @@ def query(
             raise UsageError(f"--param {item!r}: expected name=value")
         values[key.strip()] = value
     stored = load_query(name)
-    if store is not None and graph is None:
+    if endpoint is not None:  # before --store, which may come from $KG_STORE
+        from kg.endpoint import SparqlEndpoint, run_query
+
+        result = run_query(SparqlEndpoint.from_base(endpoint), stored, values)  # evaluated by the server
+    elif store is not None and graph is None:
         from kg.kb import KnowledgeBase
         from kg.queries import run_on_store
 
@@ -350,6 +367,38 @@ def query(
         result = run(_data(graph, None), stored, values)
     _emit(format_result(result, fmt.value), output)
     typer.echo(f"{len(result.rows)} row(s)", err=True)
+
+
+@app.command()
+@handles_errors
+def push(
+    graph: OptionalGraphArgument = None,
+    store: StoreOption = None,
+    endpoint: EndpointOption = None,
+    add: Annotated[
+        bool,
+        typer.Option(
+            "--add",
+            help="Add to kg's graphs on the server instead of replacing them (graphs the data no longer "
+            "has are kept).",
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+) -> None:
+    """Copy a graph file or knowledge base to a SPARQL server, one named graph per article."""
+    from kg.endpoint import SparqlEndpoint
+
+    if endpoint is None:
+        raise UsageError("kg push needs --endpoint URL: the SPARQL server to copy the graph to")
+    data = _data(graph, store)
+    started = time.perf_counter()
+    sent = SparqlEndpoint.from_base(endpoint).push(data, replace=not add)
+    if not quiet:
+        typer.echo(
+            f"{'added' if add else 'pushed'} {sent} triples to {endpoint} "
+            f"in {time.perf_counter() - started:.1f}s",
+            err=True,
+        )
 
 
 @app.command()

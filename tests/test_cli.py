@@ -31,7 +31,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_cli_every_command_has_help() -> None:
-    for command in ("build", "validate", "reason", "query", "export"):
+    for command in ("build", "validate", "reason", "query", "export", "push", "remove"):
         code, out, _ = kg(command, "--help")
         assert code == 0 and "Usage" in out
 
