@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.term import Identifier, Node
 
 from kg.errors import InputError, QueryError
@@ -29,6 +30,7 @@ from kg.records import ArticleExtraction, extraction_from_json, extraction_to_js
 
 DEFAULT_PATH = Path(".kg")
 VOCABULARY_GRAPH = KGR["graph/vocabulary"]
+LOOSE_TRIPLES_GRAPH = KGR["graph/default"]
 _RECORDS = "records"
 _OXIGRAPH = "oxigraph"
 
@@ -123,48 +125,53 @@ class KnowledgeBase:
         The new content is loaded in one bulk transaction after clearing, so readers see either the
         previous graph or the new one.
         """
-        quads = [
-            ox.Quad(
-                _to_ox(s),
-                _to_ox(p),
-                _to_ox(o),
-                ox.NamedNode(str(g)) if isinstance(g, URIRef) else ox.DefaultGraph(),
+        quads = []
+        union: set[tuple[Node, Node, Node]] = set()
+        for s, p, o, g in dataset.quads((None, None, None, None)):
+            # triples outside any named graph (a Turtle file) are kept in kgr:graph/default
+            name = (
+                str(g)
+                if isinstance(g, URIRef) and g != DATASET_DEFAULT_GRAPH_ID
+                else str(LOOSE_TRIPLES_GRAPH)
             )
-            for s, p, o, g in dataset.quads((None, None, None, None))
-        ]
+            quads.append(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), ox.NamedNode(name)))
+            union.add((s, p, o))
         if vocabulary is not None:
             graph_name = ox.NamedNode(str(VOCABULARY_GRAPH))
             quads.extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), graph_name) for s, p, o in vocabulary)
+            union.update(vocabulary)
+        # Queries read the default graph, which holds each triple once: Oxigraph's union-of-graphs view
+        # repeats a solution per graph holding the triple (two articles blaming the same group).
+        quads.extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), ox.DefaultGraph()) for s, p, o in union)
         self._store.clear()
         self._store.bulk_extend(quads)
         self._store.flush()
         return len(quads)
 
     def __len__(self) -> int:
-        return sum(1 for _ in self._store.quads_for_pattern(None, None, None, None))
+        """Triples of the merged graph (each once)."""
+        return sum(1 for _ in self._store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
 
     def to_dataset(self) -> Dataset:
         """The stored graph as an rdflib Dataset (for validation, reasoning and file export)."""
         dataset = Dataset(default_union=True)
         bind_prefixes(dataset)
         for quad in self._store.quads_for_pattern(None, None, None, None):
-            if isinstance(quad.graph_name, ox.NamedNode) and quad.graph_name.value == str(VOCABULARY_GRAPH):
-                continue
-            graph = (
-                dataset.graph(URIRef(quad.graph_name.value))
-                if isinstance(quad.graph_name, ox.NamedNode)
-                else dataset.default_graph
-            )
+            if not isinstance(quad.graph_name, ox.NamedNode) or quad.graph_name.value == str(
+                VOCABULARY_GRAPH
+            ):
+                continue  # the default graph only repeats the named graphs' triples, merged, for queries
+            graph = dataset.graph(URIRef(quad.graph_name.value))
             graph.add((_from_ox(quad.subject), _from_ox(quad.predicate), _from_ox(quad.object)))
         return dataset
 
     def select(
         self, text: str, substitutions: dict[str, Identifier] | None = None
     ) -> tuple[list[str], list[dict[str, Identifier | None]]]:
-        """Run a SPARQL query with Oxigraph over the union of all graphs; variables bound as RDF terms."""
+        """Run a SPARQL query with Oxigraph over the merged graph (each triple once); terms bound as given."""
         bound = {ox.Variable(name): _to_ox(value) for name, value in (substitutions or {}).items()}
         try:
-            result = self._store.query(text, use_default_graph_as_union=True, substitutions=bound)
+            result = self._store.query(text, substitutions=bound)
         except SyntaxError as exc:
             raise QueryError(f"query does not parse: {exc}") from None
         except OSError as exc:
