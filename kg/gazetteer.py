@@ -116,6 +116,11 @@ class GazetteerIndex:
                 self._by_fold.setdefault(fold(name), subject)
                 self._by_loose.setdefault(loose_fold(name), subject)
         self._loose_keys = sorted(self._by_loose)
+        # computed once: extraction asks for these for every segment and every head noun
+        self.folded_names: dict[URIRef, tuple[str, ...]] = {
+            iri: tuple(fold(name) for name in entry.names) for iri, entry in self.entries.items()
+        }
+        self._ancestors: dict[URIRef, list[URIRef]] = {}
 
     def lookup(self, name: str) -> Entry | None:
         """Exact (folded) or transliteration-tolerant match."""
@@ -137,17 +142,19 @@ class GazetteerIndex:
         return self.entries[self._by_loose[close[0]]]
 
     def ancestors(self, iri: URIRef) -> list[URIRef]:
-        """Every place or facility that contains ``iri`` (part-of/located-in closure)."""
-        seen: list[URIRef] = []
-        stack = list(self.entries[iri].parents) if iri in self.entries else []
-        while stack:
-            parent = stack.pop(0)
-            if parent in seen:
-                continue
-            seen.append(parent)
-            if parent in self.entries:
-                stack.extend(self.entries[parent].parents)
-        return seen
+        """Every place or facility that contains ``iri`` (part-of/located-in closure), memoised."""
+        if iri not in self._ancestors:
+            seen: list[URIRef] = []
+            stack = list(self.entries[iri].parents) if iri in self.entries else []
+            while stack:
+                parent = stack.pop(0)
+                if parent in seen:
+                    continue
+                seen.append(parent)
+                if parent in self.entries:
+                    stack.extend(self.entries[parent].parents)
+            self._ancestors[iri] = seen
+        return self._ancestors[iri]
 
     def has_geometry(self, iri: URIRef) -> bool:
         return (iri, GEO.hasGeometry, None) in self.graph

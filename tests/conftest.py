@@ -10,6 +10,23 @@ from kg.lexicon import Lexicon, load_lexicon
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+MINI_TRIG = Path(__file__).resolve().parent / "fixtures" / "graphs" / "mini.trig"
+
+
+@pytest.fixture(scope="module")
+def mini():
+    """The hand-made fixture graph (tests/fixtures/graphs/mini.trig), shared by tests that only read it."""
+    from kg import store
+
+    return store.load(MINI_TRIG)
+
+
+@pytest.fixture
+def fresh():
+    """A private copy of the fixture graph that a test may break."""
+    from kg import store
+
+    return store.load(MINI_TRIG)
 
 
 @pytest.fixture(scope="session")

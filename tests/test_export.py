@@ -49,16 +49,6 @@ ENTITY_TYPES = {
 
 
 @pytest.fixture(scope="module")
-def mini() -> Dataset:
-    return store.load(MINI_TRIG)
-
-
-@pytest.fixture
-def fresh() -> Dataset:
-    return store.load(MINI_TRIG)
-
-
-@pytest.fixture(scope="module")
 def events(mini: Dataset) -> list[dict[str, object]]:
     return export.events_table(mini)
 

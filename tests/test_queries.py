@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rdflib import Dataset, Literal, URIRef, namespace  # namespace.XSD qualified: pytest probes globals
 
-from kg import queries, resources, store
+from kg import queries, resources
 from kg.errors import QueryError, UsageError
 from kg.ns import KG, KGR, entity_iri
 
@@ -30,18 +30,6 @@ E4 = KGR["event/650bcaa8ae1f0e8e"]  # Camp Taji, 3 killed
 E5 = KGR["event/a6fef69c406505eb"]  # Camp Taji, unattributed
 E6 = KGR["event/238dda249d191e59"]  # US airstrike at Al-Qaim
 INJECTION = 'x" } ; DROP ALL ; #'
-
-
-@pytest.fixture(scope="module")
-def mini() -> Dataset:
-    """The fixture graph, shared by tests that only read it."""
-    return store.load(MINI_TRIG)
-
-
-@pytest.fixture
-def fresh() -> Dataset:
-    """A private copy of the fixture graph that a test may break."""
-    return store.load(MINI_TRIG)
 
 
 def run(data: Dataset, name: str, **params: str) -> list[dict[str, object]]:

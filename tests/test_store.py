@@ -35,11 +35,6 @@ EXTENSIONS = {
 }
 
 
-@pytest.fixture(scope="module")
-def mini() -> Dataset:
-    return store.load(MINI_TRIG)
-
-
 def assert_isomorphic(left: Graph, right: Graph) -> None:
     if not isomorphic(left, right):
         _, only_left, only_right = graph_diff(left, right)

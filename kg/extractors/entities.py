@@ -306,7 +306,8 @@ class EntityExtractor:
         matches = [
             e
             for e in self.index.entries.values()
-            if _kinds_compatible(kind, e.kind) and any(f" {folded} " in f" {fold(n)} " for n in e.names)
+            if _kinds_compatible(kind, e.kind)
+            and any(f" {folded} " in f" {n} " for n in self.index.folded_names[e.iri])
         ]
         return matches[0] if len(matches) == 1 else None
 

@@ -767,7 +767,6 @@ class EventExtractor:
     ) -> list[Incident]:
         incidents: list[Incident] = []
         current: Incident | None = None
-        main: Incident | None = None
         pending_series_blame: list[Attribution] = []
         headline_count = next((seg.headline_count for seg in facts if seg.trigger), 1)
         for seg in facts:
@@ -841,8 +840,6 @@ class EventExtractor:
                         )
                         target.date_is_default = True
                     incidents.append(target)
-                    if main is None:
-                        main = target
                 self._absorb(target, seg, seg_date)
                 current = target
             elif current is not None and not seg.modal:
