@@ -3,15 +3,21 @@
 A desk that follows Iraq and Syria adds articles every day; re-reading every
 article with spaCy on each build would not scale. The knowledge base keeps,
 next to the Oxigraph store, each article's extraction record (JSON, see
-``kg.records``), so a build only parses new articles, then re-merges records
-(cheap) and rewrites the graph. Queries on the store are evaluated by
-Oxigraph, with parameters passed as SPARQL substitutions (never pasted into
-the query text). The rest of kg talks to ``KnowledgeBase`` and never to
-pyoxigraph directly.
+``kg.records``), so a build only parses new articles and merges them with
+what is there (``kg.update``). The store is the truth about which articles
+the knowledge base holds (their ``kg:contentHash``); records are what lets
+the graph be merged again without NLP.
+
+Nothing is ever half-written: a change is one SPARQL update (a single
+Oxigraph transaction), and a full rewrite loads a new store next to the old
+one and swaps the folders, so a process killed at any point leaves the
+previous content queryable. The rest of kg talks to ``KnowledgeBase`` and
+never to pyoxigraph directly.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -25,7 +31,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.term import Identifier, Node
 
 from kg.errors import InputError, QueryError
-from kg.ns import KGR, bind_prefixes
+from kg.ns import KG, KGR, bind_prefixes
 from kg.records import ArticleExtraction, extraction_from_json, extraction_to_json
 
 DEFAULT_PATH = Path(".kg")
@@ -33,6 +39,10 @@ VOCABULARY_GRAPH = KGR["graph/vocabulary"]
 LOOSE_TRIPLES_GRAPH = KGR["graph/default"]
 _RECORDS = "records"
 _OXIGRAPH = "oxigraph"
+_NEW = "oxigraph.new"  # a full rewrite being loaded
+_OLD = "oxigraph.old"  # the previous store, between the two renames of a swap
+_BATCH = 50_000  # quads handed to Oxigraph at a time in a full rewrite
+_DEFAULT = ox.DefaultGraph()
 
 
 def _to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
@@ -66,6 +76,25 @@ def _from_ox(term: object) -> Identifier | None:
     raise InputError(f"unexpected term from the store: {term!r}")
 
 
+def to_ox_quads(dataset: Dataset) -> Iterator[ox.Quad]:
+    """Quads of an rdflib Dataset for the store; triples outside any named graph go to kgr:graph/default."""
+    for s, p, o, g in dataset.quads((None, None, None, None)):
+        name = str(g) if isinstance(g, URIRef) and g != DATASET_DEFAULT_GRAPH_ID else str(LOOSE_TRIPLES_GRAPH)
+        yield ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), ox.NamedNode(name))
+
+
+def _with_default_copies(quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
+    """Each named-graph quad and its copy in the default graph.
+
+    Queries read the default graph, which holds each triple once: Oxigraph's union-of-graphs view repeats
+    a solution per graph holding the triple (two articles blaming the same group). The store is a set, so
+    a triple several graphs hold is stored once there.
+    """
+    for quad in quads:
+        yield quad
+        yield ox.Quad(quad.subject, quad.predicate, quad.object, _DEFAULT)
+
+
 class KnowledgeBase:
     """A folder holding an Oxigraph store and one extraction record per article."""
 
@@ -74,15 +103,27 @@ class KnowledgeBase:
         if self.path.exists() and not self.path.is_dir():
             raise InputError(f"{self.path}: not a folder; --store expects a knowledge-base folder")
         (self.path / _RECORDS).mkdir(parents=True, exist_ok=True)
+        self._recover()
+        self._store = self._open(self.path / _OXIGRAPH)
+
+    def _open(self, folder: Path) -> ox.Store:
         try:
-            self._store = ox.Store(str(self.path / _OXIGRAPH))
+            return ox.Store(str(folder))
         except OSError as exc:
             raise InputError(f"{self.path}: cannot open the store ({exc})") from None
+
+    def _recover(self) -> None:
+        """Finish or undo a swap a killed process left half done."""
+        current, old, new = self.path / _OXIGRAPH, self.path / _OLD, self.path / _NEW
+        if old.is_dir() and not current.is_dir():
+            old.rename(current)  # killed between the two renames: the previous store is still whole
+        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(new, ignore_errors=True)  # a rewrite that never finished loading
 
     @classmethod
     def open_existing(cls, path: Path) -> KnowledgeBase:
         """Open a knowledge base that must already exist (for query/export/validate)."""
-        if not (Path(path) / _OXIGRAPH).is_dir():
+        if not any((Path(path) / name).is_dir() for name in (_OXIGRAPH, _OLD)):
             raise InputError(
                 f"{path}: no knowledge base here; build one with `kg build ARTICLES --store {path}`"
             )
@@ -92,24 +133,32 @@ class KnowledgeBase:
     def _record_path(self, article_id: str) -> Path:
         return self.path / _RECORDS / f"{article_id}.json"
 
-    def records(self) -> Iterator[ArticleExtraction]:
-        """Every stored extraction record, in article order."""
-        for path in sorted((self.path / _RECORDS).glob("*.json")):
-            yield extraction_from_json(json.loads(path.read_text(encoding="utf-8")))
+    def records(self, article_ids: Iterable[str] | None = None) -> Iterator[ArticleExtraction]:
+        """Stored extraction records (of ``article_ids``, or all), in article order."""
+        if article_ids is None:
+            paths = sorted((self.path / _RECORDS).glob("*.json"))
+        else:
+            paths = [self._record_path(article_id) for article_id in sorted(article_ids)]
+        for path in paths:
+            yield self._read_record(path)
 
-    def content_hashes(self) -> dict[str, str]:
-        """Article id -> content hash of every article already in the knowledge base."""
-        hashes = {}
-        for path in sorted((self.path / _RECORDS).glob("*.json")):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            hashes[data["article"]["id"]] = data["article"]["content_hash"]
-        return hashes
+    def record(self, article_id: str) -> ArticleExtraction | None:
+        path = self._record_path(article_id)
+        return self._read_record(path) if path.exists() else None
 
-    def save_records(self, extractions: Iterable[ArticleExtraction]) -> None:
+    def _read_record(self, path: Path) -> ArticleExtraction:
+        try:
+            return extraction_from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{path}: unreadable extraction record ({exc}); rebuild the article") from None
+
+    def save_records(self, extractions: Iterable[ArticleExtraction]) -> Iterator[ArticleExtraction]:
+        """Write each record as it comes (atomically) and pass it on."""
         for extraction in extractions:
             _write_atomic(
                 self._record_path(extraction.article.id), json.dumps(extraction_to_json(extraction))
             )
+            yield extraction
 
     def remove_record(self, article_id: str) -> bool:
         path = self._record_path(article_id)
@@ -118,39 +167,120 @@ class KnowledgeBase:
         path.unlink()
         return True
 
-    # -- graph -----------------------------------------------------------------------------------------
-    def replace_graph(self, dataset: Dataset, vocabulary: Graph | None = None) -> int:
-        """Replace the store's content with ``dataset`` (and the query vocabulary); returns the quad count.
+    # -- what the store holds ---------------------------------------------------------------------------
+    def content_hashes(self) -> dict[str, str]:
+        """Article id -> content hash of every article in the store (records alone do not count)."""
+        _, rows = self.select(
+            f"SELECT ?file ?hash WHERE {{ ?article a <{KG.NewsArticle}> ; <{KG.fileName}> ?file ; "
+            f"<{KG.contentHash}> ?hash }}"
+        )
+        return {Path(str(row["file"])).stem: str(row["hash"]) for row in rows}
 
-        The new content is loaded in one bulk transaction after clearing, so readers see either the
-        previous graph or the new one.
-        """
+    def quads_about(self, subjects: Iterable[Identifier], graph: URIRef | None = None) -> list[ox.Quad]:
+        """Every quad of the named graphs (or of ``graph``) whose subject is one of ``subjects``."""
+        graph_name = ox.NamedNode(str(graph)) if graph is not None else None
         quads = []
-        union: set[tuple[Node, Node, Node]] = set()
-        for s, p, o, g in dataset.quads((None, None, None, None)):
-            # triples outside any named graph (a Turtle file) are kept in kgr:graph/default
-            name = (
-                str(g)
-                if isinstance(g, URIRef) and g != DATASET_DEFAULT_GRAPH_ID
-                else str(LOOSE_TRIPLES_GRAPH)
+        for subject in subjects:
+            for quad in self._store.quads_for_pattern(_to_ox(subject), None, None, graph_name):
+                if isinstance(quad.graph_name, ox.NamedNode):
+                    quads.append(quad)
+        return quads
+
+    def triples_about(
+        self, subjects: Iterable[Identifier], graph: URIRef | None = None
+    ) -> list[tuple[Identifier, Identifier, Identifier]]:
+        """``quads_about`` as rdflib triples."""
+        return [_triple(quad) for quad in self.quads_about(subjects, graph)]
+
+    def triples_in(self, graph: URIRef) -> list[tuple[Identifier, Identifier, Identifier]]:
+        """Every triple of one named graph."""
+        return [_triple(q) for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph)))]
+
+    def objects(self, subject: Identifier, predicate: URIRef) -> list[Identifier]:
+        """Objects of a subject and predicate in the merged (default) graph."""
+        return [
+            _from_ox(quad.object)  # type: ignore[misc]
+            for quad in self._store.quads_for_pattern(_to_ox(subject), _to_ox(predicate), None, _DEFAULT)
+        ]
+
+    # -- writing ----------------------------------------------------------------------------------------
+    def apply(self, delete: Iterable[ox.Quad], insert: Dataset) -> None:
+        """Delete some named-graph quads and add a dataset's, in one transaction.
+
+        The default graph follows: inserted triples are copied there, and a deleted triple leaves it only
+        when no named graph holds it any more.
+        """
+        deleted = list(delete)
+        inserted = list(to_ox_quads(insert))
+        parts = []
+        if deleted:
+            parts.append("DELETE DATA { " + " ".join(_quad_text(q) for q in deleted) + " }")
+        if inserted:
+            parts.append(
+                "INSERT DATA { " + " ".join(_quad_text(q) for q in _with_default_copies(inserted)) + " }"
             )
-            quads.append(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), ox.NamedNode(name)))
-            union.add((s, p, o))
+        if deleted:
+            rows = " ".join(f"({q.subject} {q.predicate} {q.object})" for q in deleted)
+            parts.append(
+                "DELETE { ?s ?p ?o } WHERE { VALUES (?s ?p ?o) { "
+                + rows
+                + " } FILTER NOT EXISTS { GRAPH ?g { ?s ?p ?o } } }"
+            )
+        if parts:
+            self._store.update(" ;\n".join(parts))
+            self._store.flush()
+
+    def replace_all(self, quads: Iterable[ox.Quad], vocabulary: Graph | None = None) -> int:
+        """Replace the store's content with ``quads`` (named-graph quads) and the query vocabulary.
+
+        The new store is loaded next to the current one and the folders are swapped, so readers (and a
+        process killed mid-load) see either the previous content or the new one. Returns the quad count.
+        """
+        new_path = self.path / _NEW
+        shutil.rmtree(new_path, ignore_errors=True)
+        new_store = self._open(new_path)
+        count = 0
+
+        def counted(stream: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
+            nonlocal count
+            for quad in stream:
+                count += 1
+                yield quad
+
         if vocabulary is not None:
             graph_name = ox.NamedNode(str(VOCABULARY_GRAPH))
-            quads.extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), graph_name) for s, p, o in vocabulary)
-            union.update(vocabulary)
-        # Queries read the default graph, which holds each triple once: Oxigraph's union-of-graphs view
-        # repeats a solution per graph holding the triple (two articles blaming the same group).
-        quads.extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), ox.DefaultGraph()) for s, p, o in union)
-        self._store.clear()
-        self._store.bulk_extend(quads)
-        self._store.flush()
-        return len(quads)
+            vocabulary_quads = (
+                ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), graph_name) for s, p, o in vocabulary
+            )
+            quads = _chain(vocabulary_quads, quads)
+        batch: list[ox.Quad] = []
+        for quad in _with_default_copies(counted(quads)):
+            batch.append(quad)
+            if len(batch) >= _BATCH:
+                new_store.bulk_extend(batch)
+                batch = []
+        new_store.bulk_extend(batch)
+        new_store.flush()
+        del new_store
+        self._swap_in(new_path)
+        return count
+
+    def _swap_in(self, new_path: Path) -> None:
+        current, old = self.path / _OXIGRAPH, self.path / _OLD
+        del self._store
+        gc.collect()  # drop every handle on the RocksDB folder before renaming it
+        current.rename(old)
+        new_path.rename(current)
+        shutil.rmtree(old, ignore_errors=True)
+        self._store = self._open(current)
+
+    def replace_graph(self, dataset: Dataset, vocabulary: Graph | None = None) -> int:
+        """Replace the store's content with an rdflib ``dataset`` (see ``replace_all``)."""
+        return self.replace_all(to_ox_quads(dataset), vocabulary)
 
     def __len__(self) -> int:
         """Triples of the merged graph (each once)."""
-        return sum(1 for _ in self._store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+        return sum(1 for _ in self._store.quads_for_pattern(None, None, None, _DEFAULT))
 
     def to_dataset(self) -> Dataset:
         """The stored graph as an rdflib Dataset (for validation, reasoning and file export)."""
@@ -188,6 +318,22 @@ class KnowledgeBase:
             key=lambda triple: tuple(str(term) for term in triple),
         )
         return names, [dict(zip(names, triple, strict=True)) for triple in triples]
+
+
+def _triple(quad: ox.Quad) -> tuple[Identifier, Identifier, Identifier]:
+    return _from_ox(quad.subject), _from_ox(quad.predicate), _from_ox(quad.object)  # type: ignore[return-value]
+
+
+def _quad_text(quad: ox.Quad) -> str:
+    triple = f"{quad.subject} {quad.predicate} {quad.object} ."
+    if isinstance(quad.graph_name, ox.DefaultGraph):
+        return triple
+    return f"GRAPH {quad.graph_name} {{ {triple} }}"
+
+
+def _chain(*streams: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
+    for stream in streams:
+        yield from stream
 
 
 def _write_atomic(path: Path, text: str) -> None:

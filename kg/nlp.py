@@ -21,6 +21,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from kg.gazetteer import GazetteerIndex, fold, load_index
+from kg.lexicon import load_lexicon
 
 GAZETTEER_SPANS = "kg_gazetteer"
 NESTED_SPANS = "kg_gazetteer_nested"
@@ -95,6 +96,36 @@ def mark_paragraphs(doc: Doc) -> Doc:
     return doc
 
 
+class AbbreviationJoiner:
+    """The period of a title abbreviation ("Maj. Gen. Yahya Rasool") does not end a sentence.
+
+    The sentencizer cuts after every lone period; a cut inside a title splits a person's name from its
+    sentence. Abbreviations are lexicon data (``[sentences] abbreviations``).
+    """
+
+    def __init__(self, abbreviations: frozenset[str]) -> None:
+        self.abbreviations = abbreviations
+
+    def __call__(self, doc: Doc) -> Doc:
+        for token in doc[1:-1]:
+            after = doc[token.i + 1]
+            if (
+                token.text == "."
+                and token.whitespace_ != ""
+                and "\n" not in after.text
+                and after.text[:1].isupper()
+                and doc[token.i - 1].lower_.rstrip(".") in self.abbreviations
+                and not doc[token.i - 1].whitespace_
+            ):
+                after.is_sent_start = False
+        return doc
+
+
+@Language.factory("kg_abbreviations")
+def make_abbreviation_joiner(nlp: Language, name: str) -> AbbreviationJoiner:
+    return AbbreviationJoiner(load_lexicon(nlp.lang).words("sentences", "abbreviations"))
+
+
 @Language.factory("kg_gazetteer")
 def make_gazetteer_matcher(nlp: Language, name: str) -> GazetteerMatcher:
     return GazetteerMatcher(nlp, load_index())
@@ -108,9 +139,11 @@ def load_pipeline(language: str = "fr") -> Language:
         # Rule-based sentence boundaries: the small parser splits inside sentences ("Simultanément | , ...").
         nlp.add_pipe("sentencizer", before="parser")
         nlp.add_pipe("kg_paragraphs", before="parser")
+        nlp.add_pipe("kg_abbreviations", before="parser")
     else:
         nlp = spacy.blank(language)
         nlp.add_pipe("kg_paragraphs")
         nlp.add_pipe("sentencizer")
+        nlp.add_pipe("kg_abbreviations")
     nlp.add_pipe("kg_gazetteer", last=True)
     return nlp

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rdflib import RDF, Dataset
 
@@ -22,10 +23,13 @@ from kg.extractors import extract
 from kg.kb import KnowledgeBase
 from kg.merge import merge
 from kg.nlp import load_pipeline
-from kg.ns import KG
+from kg.ns import GAZETTEER_GRAPH, KG
 from kg.parallel import extract_parallel
 from kg.records import ArticleExtraction
 from kg.triples import to_dataset
+
+if TYPE_CHECKING:
+    from kg.validate import Report
 
 BATCH_SIZE = 16
 
@@ -34,32 +38,51 @@ Progress = Callable[[int], None]
 
 @dataclass
 class BuildResult:
-    """The built graph and what a user wants to know about the build."""
+    """What a user wants to know about a build, and the graph it gave (loaded only when asked for)."""
 
-    dataset: Dataset
-    extractions: list[ArticleExtraction]
+    articles: int
+    events: int
+    triples: int
+    entity_kinds: Counter[str]
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
     unchanged: int = 0  # articles already in the knowledge base with the same content
+    parsed: int = 0  # articles read by the NLP pipeline (the others were known or had a record)
+    nonconforming: dict[str, Report] = field(default_factory=dict)  # article -> its arrival validation
+    extractions: list[ArticleExtraction] = field(default_factory=list)  # of a file build
+    load_dataset: Callable[[], Dataset] | None = None
+    _dataset: Dataset | None = None
 
     @property
-    def articles(self) -> int:
-        return len(self.extractions)
-
-    @property
-    def events(self) -> int:
-        return len({s for s, _, _, _ in self.dataset.quads((None, RDF.type, KG.Attack, None))})
+    def dataset(self) -> Dataset:
+        if self._dataset is None:
+            assert self.load_dataset is not None
+            self._dataset = self.load_dataset()
+        return self._dataset
 
     def entity_counts(self) -> Counter[str]:
+        return self.entity_kinds
+
+    @classmethod
+    def of_dataset(
+        cls, dataset: Dataset, extractions: list[ArticleExtraction], skipped: list[str], seconds: float
+    ) -> BuildResult:
         kinds: dict[str, str] = {}
-        for extraction in self.extractions:
+        for extraction in extractions:
             for key, record in extraction.entities.items():
                 kinds.setdefault(key, record.kind)
-        return Counter(kinds.values())
-
-    @property
-    def triples(self) -> int:
-        return len(self.dataset)
+        events = len({s for s, _, _, _ in dataset.quads((None, RDF.type, KG.Attack, None))})
+        return cls(
+            len(extractions),
+            events,
+            len(dataset),
+            Counter(kinds.values()),
+            skipped,
+            seconds,
+            parsed=len(extractions),
+            extractions=extractions,
+            _dataset=dataset,
+        )
 
 
 def read_all(paths: Iterable[Path], strict: bool = False) -> tuple[list[Article], list[str]]:
@@ -100,44 +123,93 @@ def build_into(
     on_start: Callable[[int], None] | None = None,
     workers: int = 1,
     dask: str | None = None,
+    validate_arrivals: bool = True,
 ) -> BuildResult:
     """Add the articles under ``paths`` to a knowledge base, parsing only those it does not hold yet.
 
-    Records of earlier articles are merged again with the new ones (cheap: no NLP), so cross-article
-    event merging works as in a full build, and the store is rewritten in one transaction.
+    A few new articles are merged in place (``kg.update.add``: only what they touch is rewritten) and each
+    is validated on its own triples as it arrives; many new articles, or a changed one, rewrite the base
+    from the stored records (``kg.update.rewrite``). Both give the graph a build of all articles gives.
     """
+    from kg import update
+
     started = time.perf_counter()
     known = kb.content_hashes()
     articles, skipped = read_all(paths, strict=strict)
     known_hashes = set(known.values())
     new = [a for a in articles if known.get(a.id) != a.content_hash and a.content_hash not in known_hashes]
     unchanged = len(articles) - len(new)
+    recorded, to_parse = [], []
+    for article in new:  # a record with the same content survives from an interrupted build
+        record = kb.record(article.id)
+        if record is not None and record.article.content_hash == article.content_hash:
+            recorded.append(record)
+        else:
+            to_parse.append(article)
     if on_start is not None:
-        on_start(len(new))
-    kb.save_records(extract_parallel(new, workers=workers, dask=dask, progress=progress))
-    return _write_knowledge_base(kb, skipped, started, unchanged)
+        on_start(len(to_parse))
+    extracted = kb.save_records(extract_parallel(to_parse, workers=workers, dask=dask, progress=progress))
+    in_place = bool(known) and not any(a.id in known for a in new) and len(new) <= max(100, len(known) // 5)
+    nonconforming: dict[str, Report] = {}
+    if in_place:
+        extractions = [*recorded, *extracted]
+        if extractions:
+            update.add(kb, extractions)
+        if validate_arrivals:
+            nonconforming = _validate_arrivals(kb, sorted(x.article.id for x in extractions))
+    else:
+        for _ in extracted:
+            pass  # records are written as they come; the rewrite reads them back one at a time
+        update.rewrite(kb, [*known, *(a.id for a in new)])
+    result = _store_result(kb, skipped, started)
+    result.unchanged, result.parsed, result.nonconforming = unchanged, len(to_parse), nonconforming
+    return result
+
+
+def _validate_arrivals(kb: KnowledgeBase, article_ids: list[str]) -> dict[str, Report]:
+    """Validate each new article on its own triples (with what they refer to); keep the reports that fail."""
+    from kg.update import arrival_graph
+    from kg.validate import validate
+
+    reports = {article_id: validate(arrival_graph(kb, article_id)) for article_id in article_ids}
+    return {article_id: report for article_id, report in reports.items() if not report.conforms}
 
 
 def remove_from(kb: KnowledgeBase, article_id: str) -> BuildResult:
     """Take one article's contribution out of a knowledge base; events other sources report stay."""
+    from kg import update
+
     started = time.perf_counter()
-    if not kb.remove_record(Path(article_id).stem):
-        known = ", ".join(sorted(kb.content_hashes())) or "none"
-        raise ArticleError(f"{article_id}: not in the knowledge base {kb.path} (articles: {known})")
-    return _write_knowledge_base(kb, [], started, 0)
+    known = kb.content_hashes()
+    stem = Path(article_id).stem
+    if stem not in known:
+        listed = ", ".join(sorted(known)) or "none"
+        raise ArticleError(f"{article_id}: not in the knowledge base {kb.path} (articles: {listed})")
+    update.rewrite(kb, [other for other in known if other != stem])
+    kb.remove_record(stem)  # after the store no longer holds it: a crash before leaves both in place
+    return _store_result(kb, [], started)
 
 
-def _write_knowledge_base(
-    kb: KnowledgeBase, skipped: list[str], started: float, unchanged: int
-) -> BuildResult:
-    from kg.queries import vocabulary
-
-    extractions = list(kb.records())
-    dataset = to_dataset(merge(extractions))
-    kb.replace_graph(dataset, vocabulary())
-    result = BuildResult(dataset, extractions, skipped, time.perf_counter() - started)
-    result.unchanged = unchanged
-    return result
+def _store_result(kb: KnowledgeBase, skipped: list[str], started: float) -> BuildResult:
+    """Counts of what a knowledge base holds, asked of the store (nothing is loaded into memory)."""
+    _, rows = kb.select(f"SELECT (COUNT(DISTINCT ?article) AS ?n) WHERE {{ ?article a <{KG.NewsArticle}> }}")
+    articles = int(rows[0]["n"])  # type: ignore[arg-type]
+    _, rows = kb.select(f"SELECT (COUNT(DISTINCT ?event) AS ?n) WHERE {{ ?event a <{KG.Attack}> }}")
+    events = int(rows[0]["n"])  # type: ignore[arg-type]
+    _, rows = kb.select(
+        f"SELECT ?kind (COUNT(DISTINCT ?entity) AS ?n) WHERE {{ ?entity <{KG.hasMention}> ?mention . "
+        f"GRAPH <{GAZETTEER_GRAPH}> {{ ?entity a ?kind }} }} GROUP BY ?kind"
+    )
+    kinds = Counter({str(row["kind"]).rsplit("#", 1)[-1]: int(row["n"]) for row in rows})  # type: ignore[arg-type]
+    return BuildResult(
+        articles,
+        events,
+        len(kb),
+        kinds,
+        skipped,
+        time.perf_counter() - started,
+        load_dataset=kb.to_dataset,
+    )
 
 
 def build(
@@ -157,4 +229,4 @@ def build(
         on_start(len(articles))
     extractions = list(extract_parallel(articles, workers=workers, dask=dask, progress=progress))
     dataset = to_dataset(merge(extractions))
-    return BuildResult(dataset, extractions, skipped, time.perf_counter() - started)
+    return BuildResult.of_dataset(dataset, extractions, skipped, time.perf_counter() - started)

@@ -97,12 +97,29 @@ class ArticleExtraction:
     incidents: list[Incident]
 
 
+@dataclass(frozen=True)
+class IncidentRef:
+    """An incident and where it was reported: its article and its place among that article's incidents.
+
+    Merging needs only these (not the article's sentences and mentions), so a knowledge base of thousands
+    of articles can be merged without holding every extraction in memory.
+    """
+
+    article_id: str
+    position: int
+    incident: Incident = field(compare=False, hash=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.article_id}#{self.position}"
+
+
 @dataclass
 class Event:
     """One real-world incident after merging; ``reports`` keeps each article's own account."""
 
     key: str
-    reports: list[tuple[ArticleExtraction, Incident]]
+    reports: list[IncidentRef]
 
 
 # ---------------------------------------------------------------- JSON form (kept by the knowledge base)

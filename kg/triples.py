@@ -10,6 +10,7 @@ removable; no blank nodes, so any SPARQL store can hold the result.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 
 from rdflib import RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
@@ -34,7 +35,7 @@ from kg.ns import (
     mention_iri,
     report_iri,
 )
-from kg.records import ArticleExtraction, Event, Incident, Sentence
+from kg.records import ArticleExtraction, EntityRecord, Event, Incident, Sentence
 from kg.resources import gazetteer, ontology
 
 _DATATYPES = {"day": XSD.date, "month": XSD.gYearMonth, "year": XSD.gYear}
@@ -101,8 +102,11 @@ def _article_node(graph: Graph, article: Article) -> URIRef:
     return node
 
 
-def _article_graph(dataset: Dataset, extraction: ArticleExtraction) -> Graph:
-    """Mentions and entity links of one article."""
+def write_article(dataset: Dataset, extraction: ArticleExtraction) -> Graph:
+    """Mentions, entity links and names of one article, in the article's graph.
+
+    Everything here depends on this article alone, so it is written once, when the article arrives.
+    """
     article = extraction.article
     graph = dataset.graph(article_graph_iri(article.id))
     article_node = _article_node(graph, article)
@@ -116,10 +120,14 @@ def _article_graph(dataset: Dataset, extraction: ArticleExtraction) -> Graph:
     for key, record in extraction.entities.items():
         if record.role:
             graph.add((entity_iri(key), KG.holdsRole, Literal(record.role, lang=article.language)))
+        for alias in sorted(record.aliases):
+            if alias and alias != record.label:
+                graph.add((entity_iri(key), SKOS.altLabel, Literal(alias)))
     return graph
 
 
-def _report(graph: Graph, event: URIRef, extraction: ArticleExtraction, incident: Incident) -> None:
+def write_report(graph: Graph, event: URIRef, extraction: ArticleExtraction, incident: Incident) -> None:
+    """One article's account of an event (its figures, evidence and blame), in that article's graph."""
     article = extraction.article
     article_node = article_iri(article.id)
     report = report_iri(event, article.id)
@@ -153,9 +161,10 @@ def _report(graph: Graph, event: URIRef, extraction: ArticleExtraction, incident
         graph.add((node, KG.hasEvidence, _sentence_mention(graph, extraction, blame.sentence)))
 
 
-def _merged_event(graph: Graph, event: URIRef, record: Event) -> None:
+def write_merged_event(graph: Graph, event: URIRef, record: Event) -> None:
+    """The event as all its reports together describe it; needs the incidents only, not the articles."""
     notations = notation_index()
-    incidents = [incident for _, incident in record.reports]
+    incidents = [ref.incident for ref in record.reports]
     graph.add((event, RDF.type, KG.Attack))
     kinds = set().union(*(i.kinds for i in incidents)) or {"unknown"}
     if len(kinds) > 1:
@@ -196,13 +205,17 @@ def _merged_event(graph: Graph, event: URIRef, record: Event) -> None:
         graph.add((event, KG.isMain, Literal(True)))
 
 
-def _entity_descriptions(dataset: Dataset, merged: MergedGraphInput) -> None:
-    """Types, labels and links of every entity involved, from the gazetteer or minted."""
+def describe_entities(dataset: Dataset, entities: dict[str, EntityRecord]) -> None:
+    """Types, labels and links of the given (merged) entities, from the gazetteer or minted.
+
+    A gazetteer entity is described with everything it links to (its city, province, country); those
+    descriptions never change, so describing one twice is harmless.
+    """
     graph = dataset.graph(GAZETTEER_GRAPH)
     source = gazetteer()
     index = load_index()
     wanted: list[URIRef] = []
-    for key in merged.entities:
+    for key in entities:
         iri = entity_iri(key)
         wanted.append(iri)
         wanted.extend(index.ancestors(iri))
@@ -220,7 +233,7 @@ def _entity_descriptions(dataset: Dataset, merged: MergedGraphInput) -> None:
                     graph.add(triple)
             if p in _ENTITY_LINKS and isinstance(o, URIRef):
                 queue.append(o)
-    for key, record in merged.entities.items():
+    for key, record in entities.items():
         iri = entity_iri(key)
         if iri in index.entries:
             continue
@@ -233,23 +246,24 @@ def _entity_descriptions(dataset: Dataset, merged: MergedGraphInput) -> None:
                 graph.add((iri, link, entity_iri(record.parent)))
 
 
+def write_event(dataset: Dataset, event: Event, extractions: Mapping[str, ArticleExtraction]) -> URIRef:
+    """The merged event (events graph) and each source's report of it (in that source's graph)."""
+    node = event_iri(event.key)
+    write_merged_event(dataset.graph(EVENTS_GRAPH), node, event)
+    for ref in event.reports:
+        extraction = extractions[ref.article_id]
+        write_report(dataset.graph(article_graph_iri(ref.article_id)), node, extraction, ref.incident)
+    return node
+
+
 def to_dataset(merged: MergedGraphInput) -> Dataset:
     """The knowledge graph of a build as an rdflib Dataset (named graph per article)."""
     dataset = Dataset()
     bind_prefixes(dataset)
-    by_article: dict[str, Graph] = {}
+    by_id = {extraction.article.id: extraction for extraction in merged.extractions}
     for extraction in merged.extractions:
-        by_article[extraction.article.id] = _article_graph(dataset, extraction)
-        graph = by_article[extraction.article.id]
-        for key, record in extraction.entities.items():
-            for alias in sorted(record.aliases):
-                if alias and alias != merged.entities[key].label:
-                    graph.add((entity_iri(key), SKOS.altLabel, Literal(alias)))
-    events_graph = dataset.graph(EVENTS_GRAPH)
-    for record in merged.events:
-        event = event_iri(record.key)
-        _merged_event(events_graph, event, record)
-        for extraction, incident in record.reports:
-            _report(by_article[extraction.article.id], event, extraction, incident)
-    _entity_descriptions(dataset, merged)
+        write_article(dataset, extraction)
+    for event in merged.events:
+        write_event(dataset, event, by_id)
+    describe_entities(dataset, merged.entities)
     return dataset

@@ -1,0 +1,86 @@
+"""Adding articles to a knowledge base one at a time gives the graph of a build of all of them at once."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from kg.kb import KnowledgeBase
+from kg.pipeline import build, build_into, remove_from
+from kg.store import serialize
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+DEVSET = ROOT / "devset" / "articles"
+
+
+def _store_text(kb: KnowledgeBase) -> str:
+    return serialize(kb.to_dataset(), "trig")
+
+
+def _built_at_once(files: list[Path], folder: Path) -> str:
+    kb = KnowledgeBase(folder)
+    result = build_into(kb, files)
+    assert result.parsed == len(files)
+    return _store_text(kb)
+
+
+@pytest.mark.parametrize(("corpus", "orders"), [(SEEDS, 2), (DEVSET, 1)])
+def test_update_one_by_one_equals_a_build_at_once(corpus: Path, orders: int, tmp_path: Path) -> None:
+    files = sorted(corpus.glob("*.txt"))
+    expected = _built_at_once(files, tmp_path / "at-once")
+    for seed in range(orders):
+        order = files[:]
+        random.Random(seed).shuffle(order)
+        kb = KnowledgeBase(tmp_path / f"one-by-one-{seed}")
+        for file in order:
+            result = build_into(kb, [file])
+            assert result.parsed == 1
+            assert result.nonconforming == {}, f"{file.name} does not conform on arrival"
+        assert _store_text(kb) == expected, f"order {[f.name for f in order]}"
+
+
+def test_update_store_holds_the_file_build(tmp_path: Path) -> None:
+    """The store differs from the file build only in how Oxigraph writes integers (xsd:integer)."""
+    files = sorted(SEEDS.glob("*.txt"))
+    in_store = _built_at_once(files, tmp_path / "kb")
+    in_file = re.sub(r'"(\d+)"\^\^xsd:nonNegativeInteger', r"\1", serialize(build(files).dataset, "trig"))
+    assert in_store == in_file
+
+
+def test_update_cross_article_merge_happens_on_arrival(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    texts = {
+        "a.txt": "Dimanche, trois roquettes ont visé la base d'Aïn al-Assad.",
+        "b.txt": "Dimanche, quatre roquettes ont frappé Ain al-Asad, selon la coalition.",
+        "c.txt": "Lundi, un drone a visé la base de Harir.",
+    }
+    for name, text in texts.items():
+        (folder / name).write_text(f"published: 2024-01-29\n\n{text}", encoding="utf-8")
+    kb = KnowledgeBase(tmp_path / "kb")
+    assert build_into(kb, [folder / "a.txt"]).events == 1
+    assert build_into(kb, [folder / "c.txt"]).events == 2
+    result = build_into(kb, [folder / "b.txt"])  # merges with a.txt's event: still two events
+    assert (result.events, result.articles, result.parsed) == (2, 3, 1)
+    _, rows = kb.select(
+        "SELECT ?event (COUNT(?report) AS ?n) WHERE { ?event <https://kg.example.org/ontology#hasReport> "
+        "?report } GROUP BY ?event ORDER BY DESC(?n)"
+    )
+    assert [int(row["n"]) for row in rows] == [2, 1]
+    remove_from(kb, "a.txt")  # the event b.txt also reports stays
+    assert _store_text(kb) == _built_at_once([folder / "b.txt", folder / "c.txt"], tmp_path / "bc")
+
+
+def test_update_interrupted_build_reuses_its_records(tmp_path: Path) -> None:
+    """A record written before a crash is merged on the next build without parsing the article again."""
+    files = sorted(SEEDS.glob("*.txt"))
+    kb = KnowledgeBase(tmp_path / "kb")
+    build_into(kb, files[:3])
+    list(kb.save_records(build(files[3:4]).extractions))  # as if killed after the record, before the store
+    assert len(kb.content_hashes()) == 3
+    result = build_into(kb, files[:4])
+    assert (result.parsed, result.articles, result.unchanged) == (0, 4, 3)
