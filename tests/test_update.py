@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,82 @@ def test_update_interrupted_build_reuses_its_records(tmp_path: Path) -> None:
     assert len(kb.content_hashes()) == 3
     result = build_into(kb, files[:4])
     assert (result.parsed, result.articles, result.unchanged) == (0, 4, 3)
+
+
+def _kg(*args: str) -> list[str]:
+    import sys
+
+    return [sys.executable, "-c", "from kg.cli import main; main()", *args]
+
+
+def _run_and_kill(args: list[str], when: Callable[[], bool], timeout: float = 120.0) -> bool:
+    """Start kg, SIGKILL it as soon as ``when()`` holds; True if it was killed (not finished first)."""
+    import signal
+    import subprocess
+    import time
+
+    process = subprocess.Popen(_kg(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and not when() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    killed = process.poll() is None
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return killed
+
+
+@pytest.mark.parametrize("delay", [3.0, 6.0, 9.0])
+def test_update_store_survives_kill_9_mid_update(delay: float, tmp_path: Path) -> None:
+    """SIGKILL while new articles are merged in place: the store has the previous articles, or all."""
+    import time
+
+    store = tmp_path / "kb"
+    kb = KnowledgeBase(store)
+    build_into(kb, [SEEDS])
+    before = kb.content_hashes()
+    del kb
+    started = time.monotonic()
+    assert _run_and_kill(
+        ["build", str(DEVSET), "--store", str(store), "-q"], lambda: time.monotonic() > started + delay
+    )
+    kb = KnowledgeBase.open_existing(store)
+    after = kb.content_hashes()
+    everything = {*before, *(f.stem for f in DEVSET.glob("*.txt"))}
+    assert after == before or after.keys() == everything
+    _, rows = kb.select("SELECT (COUNT(*) AS ?n) WHERE { ?event a <https://kg.example.org/ontology#Attack> }")
+    assert int(rows[0]["n"]) >= 10  # the seeds' events are still queryable
+    build_into(kb, [SEEDS, DEVSET])  # and the next build completes the job
+    assert kb.content_hashes().keys() == everything
+
+
+def test_update_store_survives_kill_9_mid_rewrite(tmp_path: Path) -> None:
+    """SIGKILL while a full rewrite loads the new store: the previous store is whole and queryable."""
+    import shutil
+
+    articles = tmp_path / "articles"
+    shutil.copytree(SEEDS, articles)
+    store = tmp_path / "kb"
+    kb = KnowledgeBase(store)
+    build_into(kb, [articles])
+    previous = _store_text(kb)
+    del kb
+    changed = sorted(articles.glob("*.txt"))[0]  # a changed article makes the build rewrite the store
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nUne autre roquette est tombée.\n", "utf-8")
+    killed = _run_and_kill(
+        ["build", str(articles), "--store", str(store), "-q"], (store / "oxigraph.new").exists
+    )
+    assert killed, "the build finished before the rewrite began"
+    kb = KnowledgeBase.open_existing(store)
+    assert _store_text(kb) == previous
+    assert not [p for p in store.iterdir() if p.name.startswith("oxigraph.")]  # the half-loaded store is gone
+
+
+def test_update_store_recovers_a_swap_cut_between_its_renames(tmp_path: Path) -> None:
+    """Killed after the current store was renamed away and before the new one took its place."""
+    kb = KnowledgeBase(tmp_path / "kb")
+    build_into(kb, [SEEDS / sorted(p.name for p in SEEDS.glob("*.txt"))[0]])
+    previous = _store_text(kb)
+    del kb
+    (tmp_path / "kb" / "oxigraph").rename(tmp_path / "kb" / "oxigraph.old")
+    (tmp_path / "kb" / "oxigraph.new").mkdir()  # the new store, half loaded
+    assert _store_text(KnowledgeBase.open_existing(tmp_path / "kb")) == previous
