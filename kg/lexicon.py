@@ -20,6 +20,7 @@ class Lexicon:
     def __init__(self, language: str, data: dict[str, Any]) -> None:
         self.language = language
         self.data = data
+        self._mappings: dict[tuple[str, str | None], dict[str, Any]] = {}
 
     def section(self, name: str) -> dict[str, Any]:
         return self.data.get(name, {})
@@ -29,8 +30,11 @@ class Lexicon:
         return frozenset(w.lower() for w in self.section(section).get(key, []))
 
     def mapping(self, section: str, key: str | None = None) -> dict[str, Any]:
-        table = self.section(section) if key is None else self.section(section).get(key, {})
-        return {k.lower(): v for k, v in table.items()}
+        """A table entry with lower-case keys (built once: rules ask for it per token)."""
+        if (section, key) not in self._mappings:
+            table = self.section(section) if key is None else self.section(section).get(key, {})
+            self._mappings[section, key] = {k.lower(): v for k, v in table.items()}
+        return self._mappings[section, key]
 
 
 @cache

@@ -85,6 +85,9 @@ class EntityExtractor:
         self.collective_adjectives = frozenset(heads.get("collective_adjectives", []))
         all_heads = {**self.facility_heads, **self.place_heads, **self.group_heads}
         self.heads = sorted(((h.split(), kind) for h, kind in all_heads.items()), key=lambda h: -len(h[0]))
+        # looked up by first word: every token is a candidate start, most match no head or title at all
+        self.heads_by_first = _by_first_word(self.heads)
+        self.titles_by_first = _by_first_word([(words, "") for words in self.titles])
 
     # -- public -----------------------------------------------------------------------------------------
     def extract(
@@ -162,11 +165,12 @@ class EntityExtractor:
         French puts the name after the head ("la base de X"); English also before it ("the X base").
         """
         results = []
+        lowers = [t.lower_ for t in doc]
         i = 0
         while i < len(doc):
-            for words, kind in self.heads:
+            for words, kind in self.heads_by_first.get(lowers[i], ()):
                 n = len(words)
-                if [t.lower_ for t in doc[i : i + n]] != words:
+                if lowers[i : i + n] != words:
                     continue
                 j = i + n
                 # optional adjectives between head and name ("la base militaire irakienne d'Aïn al-Asad")
@@ -442,10 +446,11 @@ class EntityExtractor:
     # -- "le Premier ministre Mustafa al-Kadhimi" ------------------------------------------------------
     def _titled_persons(self, doc: Doc, gaz: list[Span]) -> list[_Found]:
         hits = []
+        lowers = [t.lower_ for t in doc]
         for i in range(len(doc)):
-            for words in self.titles:
+            for words, _ in self.titles_by_first.get(lowers[i], ()):
                 n = len(words)
-                if [t.lower_ for t in doc[i : i + n]] != words:
+                if lowers[i : i + n] != words:
                     continue
                 j = i + n
                 while (
@@ -499,6 +504,14 @@ class EntityExtractor:
                 )
             )
         return hits
+
+
+def _by_first_word(phrases: list[tuple[list[str], str]]) -> dict[str, list[tuple[list[str], str]]]:
+    """Phrases grouped by their first word, each group in the order given (longest first)."""
+    grouped: dict[str, list[tuple[list[str], str]]] = {}
+    for words, kind in phrases:
+        grouped.setdefault(words[0], []).append((words, kind))
+    return grouped
 
 
 def _is_name_token(token: Token) -> bool:

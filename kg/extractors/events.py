@@ -153,6 +153,16 @@ class EventExtractor:
         self.time = TimeParser(lexicon)
         self.casualties = CasualtyReader(lexicon)
         self.kinds = lexicon.mapping("kinds")
+        self.projectile_words = {k for k in self.kinds if " " not in k} | _PROJECTILE_EXTRA
+        self.projectile_words -= {
+            "tir",
+            "salve",
+            "bombardement",
+            "assaut",
+            "fusillade",
+            "embuscade",
+            "kamikaze",
+        }
         self.multiword_kinds = sorted((k for k in self.kinds if " " in k), key=len, reverse=True)
         self.trigger_nouns = lexicon.words("triggers", "nouns")
         # verbs that report an attack on their own (generic ones like "toucher" need a weapon word)
@@ -495,8 +505,9 @@ class EventExtractor:
     def _read_dates(self, span: Span, facts: SegmentFacts) -> None:
         doc = span.doc
         for expression in self.time.find(span.text, offset=span.start_char):
-            before = doc.text[max(0, expression.start - 14) : expression.start].lower()
-            after = doc.text[expression.end : expression.end + 12].lower()
+            text = _doc_text(doc)
+            before = text[max(0, expression.start - 14) : expression.start].lower()
+            after = text[expression.end : expression.end + 12].lower()
             if self.range_before.search(before) and not re.match(r"[\s,]*(?:lorsque|quand|when|où)\b", after):
                 continue  # "depuis le 17 octobre" starts a period; "depuis le 30 septembre, lorsque" dates
             token_span = doc.char_span(expression.start, expression.end, alignment_mode="expand")
@@ -522,8 +533,7 @@ class EventExtractor:
         self, span: Span, facts: SegmentFacts, token_key: dict[int, str], entities: dict[str, EntityRecord]
     ) -> None:
         doc = span.doc
-        projectile_words = {k for k, v in self.kinds.items() if " " not in k} | _PROJECTILE_EXTRA
-        projectile_words -= {"tir", "salve", "bombardement", "assaut", "fusillade", "embuscade", "kamikaze"}
+        projectile_words = self.projectile_words
         for token in span:
             value = parse_number(token.text, self.lexicon)
             if value is None or token.i + 1 >= span.end:
@@ -1022,3 +1032,11 @@ class EventExtractor:
         for key in seg.claimed_by:
             if key not in incident.claimed_by:
                 incident.claimed_by.append(key)
+
+
+def _doc_text(doc: Doc) -> str:
+    """The Doc's text, joined once per Doc (``Doc.text`` joins every token on each call)."""
+    text = doc.user_data.get("kg_text")
+    if text is None:
+        text = doc.user_data["kg_text"] = doc.text
+    return text
