@@ -37,6 +37,7 @@ import os
 import platform
 import resource
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,7 @@ class BuildFigures:
     peak_rss_mib: float
     worker_peak_rss_mib: float
     add_one_seconds: float
+    add_one_cli_seconds: float
     words: int
 
     @property
@@ -192,7 +194,7 @@ def _rss_mib(who: int = resource.RUSAGE_SELF) -> float:
 def _child_build(corpus: Path, extra: Path, workers: int, graph_out: Path, store: Path) -> dict:
     from kg.kb import KnowledgeBase, remove_knowledge_base
     from kg.pipeline import build, build_into
-    from kg.queries import vocabulary
+    from kg.update import rewrite
 
     files = sorted(corpus.glob("*.txt"))
     with tempfile.TemporaryDirectory() as warm:
@@ -207,11 +209,37 @@ def _child_build(corpus: Path, extra: Path, workers: int, graph_out: Path, store
     result.dataset.serialize(graph_out, format="nquads")
     remove_knowledge_base(store)
     kb = KnowledgeBase(store)  # the corpus as a knowledge base, without parsing it again
-    kb.save_records(result.extractions)
-    kb.replace_graph(result.dataset, vocabulary())
+    for _ in kb.save_records(result.extractions):
+        pass
+    rewrite(kb, [extraction.article.id for extraction in result.extractions])
+    del kb
+    gc.collect()  # close the store before copying its folder
+    snapshot = store.with_name(store.name + "-before-add")
+    shutil.rmtree(snapshot, ignore_errors=True)
+    shutil.copytree(store, snapshot)
+    kb = KnowledgeBase(store)
     started = time.perf_counter()
-    build_into(kb, [extra])
+    build_into(kb, [extra])  # in this process: the model is loaded
     add_one = time.perf_counter() - started
+    del kb
+    gc.collect()
+    shutil.rmtree(store)
+    snapshot.rename(store)
+    started = time.perf_counter()  # end to end: a new `kg build` process, model load included
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from kg.cli import main; main()",
+            "build",
+            str(extra),
+            "--store",
+            str(store),
+            "-q",
+        ],
+        check=True,
+    )
+    add_one_cli = time.perf_counter() - started
     return {
         "articles": result.articles,
         "seconds": seconds,
@@ -221,6 +249,7 @@ def _child_build(corpus: Path, extra: Path, workers: int, graph_out: Path, store
         "peak_rss_mib": peak,
         "worker_peak_rss_mib": worker_peak,
         "add_one_seconds": add_one,
+        "add_one_cli_seconds": add_one_cli,
     }
 
 
@@ -294,6 +323,7 @@ def _build_figures(built: dict, piped: dict, workers: int, words: int) -> BuildF
         peak_rss_mib=built["peak_rss_mib"],
         worker_peak_rss_mib=built["worker_peak_rss_mib"],
         add_one_seconds=built["add_one_seconds"],
+        add_one_cli_seconds=built["add_one_cli_seconds"],
         words=words,
     )
 
@@ -568,8 +598,9 @@ def format_build(rows: list[BuildFigures]) -> str:
     lines = [
         "| articles | words/article | workers | bare `nlp.pipe` (art./s) | kg `nlp.pipe` only (art./s) "
         "| `build` (art./s) | build / bare | events | quads | RSS after model load (MiB) "
-        "| peak RSS of the build (MiB) | add 1 article to the store (s) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| peak RSS of the build (MiB) | add 1 article to the store, in process (s) "
+        "| add 1 article, `kg build` end to end (s) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         peak = f"{row.peak_rss_mib:,.0f}"
@@ -579,7 +610,8 @@ def format_build(rows: list[BuildFigures]) -> str:
             f"| {row.articles:,} | {row.words // max(1, row.articles)} | {row.workers} "
             f"| {row.articles / row.bare_seconds:.1f} | {row.articles / row.kg_nlp_seconds:.1f} "
             f"| {row.articles / row.build_seconds:.1f} | {row.ratio:.0%} | {row.events:,} | {row.quads:,} "
-            f"| {row.model_rss_mib:,.0f} | {peak} | {row.add_one_seconds:.2f} |"
+            f"| {row.model_rss_mib:,.0f} | {peak} | {row.add_one_seconds:.2f} "
+            f"| {row.add_one_cli_seconds:.2f} |"
         )
     return "\n".join(lines)
 
@@ -717,8 +749,9 @@ def format_targets(
         rows.append(
             (
                 "adding one article to a store of 10k articles < 2 s",
-                f"{best.add_one_seconds:.2f} s to a store of {best.articles:,} articles",
-                _judge(best.add_one_seconds, 2, best.articles, 10_000),
+                f"{best.add_one_cli_seconds:.2f} s end to end (`kg build` process, model load included; "
+                f"{best.add_one_seconds:.2f} s in process) to a store of {best.articles:,} articles",
+                _judge(best.add_one_cli_seconds, 2, best.articles, 10_000),
                 best.articles >= 10_000,
             )
         )

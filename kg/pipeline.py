@@ -36,14 +36,24 @@ BATCH_SIZE = 16
 Progress = Callable[[int], None]
 
 
-@dataclass
-class BuildResult:
-    """What a user wants to know about a build, and the graph it gave (loaded only when asked for)."""
+@dataclass(frozen=True)
+class Counts:
+    """How much a graph holds."""
 
     articles: int
     events: int
     triples: int
     entity_kinds: Counter[str]
+
+
+@dataclass
+class BuildResult:
+    """What a user wants to know about a build; counts and graph are computed only when asked for.
+
+    (Counting the triples of a store of millions costs more than adding one article to it.)
+    """
+
+    count: Callable[[], Counts]
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
     unchanged: int = 0  # articles already in the knowledge base with the same content
@@ -51,6 +61,7 @@ class BuildResult:
     nonconforming: dict[str, Report] = field(default_factory=dict)  # article -> its arrival validation
     extractions: list[ArticleExtraction] = field(default_factory=list)  # of a file build
     load_dataset: Callable[[], Dataset] | None = None
+    _counts: Counts | None = None
     _dataset: Dataset | None = None
 
     @property
@@ -60,23 +71,41 @@ class BuildResult:
             self._dataset = self.load_dataset()
         return self._dataset
 
+    @property
+    def counts(self) -> Counts:
+        if self._counts is None:
+            self._counts = self.count()
+        return self._counts
+
+    @property
+    def articles(self) -> int:
+        return self.counts.articles
+
+    @property
+    def events(self) -> int:
+        return self.counts.events
+
+    @property
+    def triples(self) -> int:
+        return self.counts.triples
+
     def entity_counts(self) -> Counter[str]:
-        return self.entity_kinds
+        return self.counts.entity_kinds
 
     @classmethod
     def of_dataset(
         cls, dataset: Dataset, extractions: list[ArticleExtraction], skipped: list[str], seconds: float
     ) -> BuildResult:
-        kinds: dict[str, str] = {}
-        for extraction in extractions:
-            for key, record in extraction.entities.items():
-                kinds.setdefault(key, record.kind)
-        events = len({s for s, _, _, _ in dataset.quads((None, RDF.type, KG.Attack, None))})
+        def count() -> Counts:
+            kinds: dict[str, str] = {}
+            for extraction in extractions:
+                for key, record in extraction.entities.items():
+                    kinds.setdefault(key, record.kind)
+            events = len({s for s, _, _, _ in dataset.quads((None, RDF.type, KG.Attack, None))})
+            return Counts(len(extractions), events, len(dataset), Counter(kinds.values()))
+
         return cls(
-            len(extractions),
-            events,
-            len(dataset),
-            Counter(kinds.values()),
+            count,
             skipped,
             seconds,
             parsed=len(extractions),
@@ -191,25 +220,26 @@ def remove_from(kb: KnowledgeBase, article_id: str) -> BuildResult:
 
 
 def _store_result(kb: KnowledgeBase, skipped: list[str], started: float) -> BuildResult:
-    """Counts of what a knowledge base holds, asked of the store (nothing is loaded into memory)."""
-    _, rows = kb.select(f"SELECT (COUNT(DISTINCT ?article) AS ?n) WHERE {{ ?article a <{KG.NewsArticle}> }}")
-    articles = int(rows[0]["n"])  # type: ignore[arg-type]
-    _, rows = kb.select(f"SELECT (COUNT(DISTINCT ?event) AS ?n) WHERE {{ ?event a <{KG.Attack}> }}")
-    events = int(rows[0]["n"])  # type: ignore[arg-type]
+    """A result whose counts are asked of the store when wanted (nothing is loaded into memory)."""
+    return BuildResult(
+        lambda: _store_counts(kb), skipped, time.perf_counter() - started, load_dataset=kb.to_dataset
+    )
+
+
+def _store_counts(kb: KnowledgeBase) -> Counts:
+    def number(query: str) -> int:
+        _, rows = kb.select(query)
+        return int(rows[0]["n"])  # type: ignore[arg-type]
+
+    articles = number(f"SELECT (COUNT(DISTINCT ?article) AS ?n) WHERE {{ ?article a <{KG.NewsArticle}> }}")
+    events = number(f"SELECT (COUNT(DISTINCT ?event) AS ?n) WHERE {{ ?event a <{KG.Attack}> }}")
+    triples = number("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
     _, rows = kb.select(
-        f"SELECT ?kind (COUNT(DISTINCT ?entity) AS ?n) WHERE {{ ?entity <{KG.hasMention}> ?mention . "
-        f"GRAPH <{GAZETTEER_GRAPH}> {{ ?entity a ?kind }} }} GROUP BY ?kind"
+        f"SELECT ?kind (COUNT(?entity) AS ?n) WHERE {{ GRAPH <{GAZETTEER_GRAPH}> {{ ?entity a ?kind }} "
+        f"FILTER EXISTS {{ ?entity <{KG.hasMention}> ?mention }} }} GROUP BY ?kind"
     )
     kinds = Counter({str(row["kind"]).rsplit("#", 1)[-1]: int(row["n"]) for row in rows})  # type: ignore[arg-type]
-    return BuildResult(
-        articles,
-        events,
-        len(kb),
-        kinds,
-        skipped,
-        time.perf_counter() - started,
-        load_dataset=kb.to_dataset,
-    )
+    return Counts(articles, events, triples, kinds)
 
 
 def build(
