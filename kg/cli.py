@@ -3,12 +3,15 @@
 Each command parses its options, calls one library function and prints a
 short summary; all logic lives in the library so it is testable without a
 shell. ``KGError`` subclasses become one-line messages on stderr and their
-exit code (1 validation failure, 2 bad input or usage), never a traceback.
+exit code (1 validation failure, 2 bad input or usage, 3 query timeout),
+never a traceback; warnings the library logs (an article read as
+Windows-1252) become ``kg: warning: ...`` lines on stderr.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 import time
@@ -19,9 +22,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from kg.errors import KGError, UsageError
+from kg.errors import KGError, QueryTimeout, UsageError
 from kg.queries import ResultFormat
 from kg.reason import Engine as ReasoningEngine
+from kg.resources import limits
 
 app = typer.Typer(
     name="kg",
@@ -61,15 +65,57 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+class _StderrHandler(logging.Handler):
+    """Log records as one ``kg: warning: ...`` line each, on the current stderr (test runners swap it).
+
+    kg's own warnings (an article read as Windows-1252) are shown; other
+    libraries' only from ERROR up, and never with a traceback: rdflib logs a
+    traceback at WARNING for every ill-typed literal it meets, which
+    validation reports in words anyway.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.split(".")[0] == "kg" or record.levelno >= logging.ERROR
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = " ".join(record.getMessage().split())
+        typer.echo(f"kg: {record.levelname.lower()}: {message}", err=True)
+
+
+def _show_library_warnings() -> None:
+    root = logging.getLogger()
+    if not any(isinstance(handler, _StderrHandler) for handler in root.handlers):
+        root.addHandler(_StderrHandler(logging.WARNING))
+
+
+def _stop_abandoned_query(exc: QueryTimeout) -> None:
+    """A query past its deadline that is still running in native code cannot be stopped but by exiting.
+
+    Oxigraph and socket reads ignore the exception ``call_with_timeout`` sends,
+    so the process ends here (after the message) rather than letting the
+    abandoned work run on; ``os._exit`` because interpreter shutdown would
+    wait on the native call.
+    """
+    if exc.worker is not None and exc.worker.is_alive():
+        typer.echo(f"kg: error: {exc}", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exc.exit_code)
+
+
 def handles_errors(func: F) -> F:
     """Turn kg's own errors into one line on stderr and the error's exit code."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _show_library_warnings()
         try:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
+        except QueryTimeout as exc:
+            _stop_abandoned_query(exc)
+            _fail(str(exc), exc.exit_code)
         except KGError as exc:
             _fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
@@ -127,9 +173,13 @@ EndpointOption = Annotated[
 ]
 
 
-def _summary(result: Any, destination: str) -> None:
+def _report_skipped(result: Any) -> None:
+    """Every article left out and why, even with --quiet: a skipped article is lost information."""
     for reason in result.skipped:
         typer.echo(f"kg: skipped {reason}", err=True)
+
+
+def _summary(result: Any, destination: str) -> None:
     entities = ", ".join(f"{kind} {n}" for kind, n in sorted(result.entity_counts().items()))
     unchanged = f", {result.unchanged} already there" if result.unchanged else ""
     typer.echo(
@@ -163,9 +213,16 @@ def build(
         typer.Option("--dask", help="Extract on a Dask distributed cluster at this scheduler address."),
     ] = None,
     strict: Annotated[
-        bool, typer.Option(help="Fail (exit 2) on any unreadable article instead of skipping it.")
+        bool,
+        typer.Option(
+            help="Fail (exit 2, output untouched) on any bad article (empty, binary, too large, unreadable) "
+            "instead of skipping it."
+        ),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No progress bar or summary (skipped articles are still named)."),
+    ] = False,
 ) -> None:
     """Read articles and build the knowledge graph (into a file, or incrementally into a --store)."""
     from kg.pipeline import build as run_build
@@ -192,17 +249,35 @@ def build(
             from kg.kb import KnowledgeBase
 
             result = build_into(
-                KnowledgeBase(store), articles, strict=strict, progress=advance, on_start=start
+                KnowledgeBase(store),
+                articles,
+                strict=strict,
+                progress=advance,
+                on_start=start,
+                workers=workers,
+                dask=dask,
             )
         else:
-            result = run_build(articles, strict=strict, progress=advance, on_start=start)
+            result = run_build(
+                articles, strict=strict, progress=advance, on_start=start, workers=workers, dask=dask
+            )
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     if output is not None and rdf_format is not None:
         save(result.dataset, output, rdf_format)
+    _report_skipped(result)
     if not quiet:
         _summary(result, " and ".join(str(p) for p in (store, output) if p is not None))
+    for article_id, report in sorted(result.nonconforming.items()):
+        # the article stays in the store (its facts are still worth querying); the exit code tells scripts
+        typer.echo(f"kg: {article_id} on arrival: {report.summary()}", err=True)
+        for problem in report.results[:3]:
+            typer.echo(
+                f"kg:   {problem.severity}: {problem.focus} {problem.path or ''}: {problem.message}", err=True
+            )
+    if result.nonconforming:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -219,6 +294,7 @@ def remove(
     if store is None:
         raise UsageError("kg remove needs --store DIR (or $KG_STORE): the knowledge base to remove from")
     result = remove_from(KnowledgeBase.open_existing(store), article)
+    _report_skipped(result)
     if not quiet:
         _summary(result, str(store))
 
@@ -240,7 +316,10 @@ def validate(
     graph: OptionalGraphArgument = None,
     store: StoreOption = None,
     shapes: Annotated[
-        Path | None, typer.Option(help="A SHACL shapes file instead of the project's shapes.")
+        Path | None,
+        typer.Option(
+            help="A SHACL shapes file instead of the project's shapes (checked first: invalid SHACL exits 2)."
+        ),
     ] = None,
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,
     output: OutputOption = None,
@@ -254,7 +333,7 @@ def validate(
     shapes_graph = None
     if shapes is not None:
         shapes_graph = load(shapes)
-        check_shapes(shapes_graph)
+        check_shapes(shapes_graph, shapes)
     started = time.perf_counter()
     report = run_validate(data, shapes_graph)
     if fmt is ReportFormat.text:
@@ -331,9 +410,28 @@ def query(
     fmt: Annotated[ResultFormat, typer.Option("--format", "-f", help="Result format.")] = ResultFormat.TABLE,
     output: OutputOption = None,
     endpoint: EndpointOption = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            "-t",
+            min=0.001,
+            help="Stop the query after this many seconds (exit 3); default: no limit.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            min=0,
+            help=f"Print at most this many rows; 0 prints all. Default: {limits().table_rows} for table "
+            "(kg/limits.toml), all for csv and json.",
+        ),
+    ] = None,
 ) -> None:
     """Run a stored (or given) SPARQL query over a graph, a knowledge base or a SPARQL server."""
-    from kg.queries import format_result, list_queries, load_query, run
+    from kg.queries import call_with_timeout, format_result, list_queries, load_query, run
 
     if list_:
         lines = []
@@ -350,23 +448,36 @@ def query(
     values: dict[str, str] = {}
     for item in param or []:
         key, sep, value = item.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise UsageError(f"--param {item!r}: expected name=value")
-        values[key.strip()] = value
+        if key in values:
+            raise UsageError(f"--param {key} is given twice; a parameter takes one value")
+        values[key] = value
     stored = load_query(name)
+    what = f"query {stored.name!r}"
     if endpoint is not None:  # before --store, which may come from $KG_STORE
         from kg.endpoint import SparqlEndpoint, run_query
 
-        result = run_query(SparqlEndpoint.from_base(endpoint), stored, values)  # evaluated by the server
+        sparql = SparqlEndpoint.from_base(endpoint)
+        result = call_with_timeout(lambda: run_query(sparql, stored, values), timeout, what)  # by the server
     elif store is not None and graph is None:
         from kg.kb import KnowledgeBase
         from kg.queries import run_on_store
 
-        result = run_on_store(KnowledgeBase.open_existing(store), stored, values)  # evaluated by Oxigraph
+        kb = KnowledgeBase.open_existing(store)
+        result = call_with_timeout(lambda: run_on_store(kb, stored, values), timeout, what)  # by Oxigraph
     else:
-        result = run(_data(graph, None), stored, values)
-    _emit(format_result(result, fmt.value), output)
-    typer.echo(f"{len(result.rows)} row(s)", err=True)
+        data = _data(graph, None)
+        result = call_with_timeout(lambda: run(data, stored, values), timeout, what)
+    if limit is None and fmt is ResultFormat.TABLE:
+        limit = limits().table_rows
+    _emit(format_result(result, fmt.value, limit=limit), output)
+    total = len(result.rows)
+    if limit and limit < total:
+        typer.echo(f"{limit} of {total} row(s) shown; --limit 0 shows all", err=True)
+    else:
+        typer.echo(f"{total} row(s)", err=True)
 
 
 @app.command()

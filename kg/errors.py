@@ -8,6 +8,11 @@ at fault and what was expected.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from threading import Thread
+
 
 class KGError(Exception):
     """Base class: a problem kg can explain in one line."""
@@ -37,6 +42,22 @@ class ShapesError(InputError):
 
 class UsageError(KGError):
     """A combination of options that makes no sense."""
+
+
+class QueryTimeout(KGError):
+    """A query ran longer than the ``--timeout`` it was given and was abandoned.
+
+    Its own exit code (3) lets a script tell "too slow, narrow the query or
+    raise the timeout" apart from bad input. ``worker`` is the thread that was
+    evaluating the query, so the CLI can end the process when the evaluator is
+    in native code (Oxigraph, a socket read) that cannot be interrupted.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, worker: Thread | None = None) -> None:
+        super().__init__(message)
+        self.worker = worker
 
 
 class ValidationFailed(KGError):

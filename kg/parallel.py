@@ -16,14 +16,14 @@ from concurrent.futures import ProcessPoolExecutor
 
 from kg.articles import Article
 from kg.errors import UsageError
-from kg.records import ArticleExtraction
+from kg.records import ArticleExtraction, ExtractionFailure
 
 CHUNK_SIZE = 32
 
 Progress = Callable[[int], None]
 
 
-def extract_chunk(articles: list[Article]) -> list[ArticleExtraction]:
+def extract_chunk(articles: list[Article]) -> list[ArticleExtraction | ExtractionFailure]:
     """Extract one chunk in the current process (the unit of work sent to workers)."""
     from kg.pipeline import extract_all
 
@@ -43,7 +43,7 @@ def _chunk_size(count: int, workers: int) -> int:
 
 def extract_with_processes(
     articles: list[Article], workers: int, progress: Progress | None = None
-) -> Iterator[ArticleExtraction]:
+) -> Iterator[ArticleExtraction | ExtractionFailure]:
     """Extract on ``workers`` local processes, yielding records in article order."""
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for records in pool.map(extract_chunk, _chunks(articles, _chunk_size(len(articles), workers))):
@@ -54,7 +54,7 @@ def extract_with_processes(
 
 def extract_with_dask(
     articles: list[Article], address: str, progress: Progress | None = None
-) -> Iterator[ArticleExtraction]:
+) -> Iterator[ArticleExtraction | ExtractionFailure]:
     """Extract on a Dask distributed cluster (one model per worker process), in article order."""
     try:
         from distributed import Client
@@ -79,7 +79,7 @@ def extract_with_dask(
 
 def extract_parallel(
     articles: Iterable[Article], workers: int = 1, dask: str | None = None, progress: Progress | None = None
-) -> Iterator[ArticleExtraction]:
+) -> Iterator[ArticleExtraction | ExtractionFailure]:
     """Extract locally, on processes, or on Dask, whichever the caller asked for."""
     from kg.pipeline import extract_all
 

@@ -25,7 +25,7 @@ from kg.merge import merge
 from kg.nlp import load_pipeline
 from kg.ns import GAZETTEER_GRAPH, KG
 from kg.parallel import extract_parallel
-from kg.records import ArticleExtraction
+from kg.records import ArticleExtraction, ExtractionFailure
 from kg.triples import to_dataset
 
 if TYPE_CHECKING:
@@ -117,6 +117,7 @@ class BuildResult:
 def read_all(paths: Iterable[Path], strict: bool = False) -> tuple[list[Article], list[str]]:
     """Read every article; bad ones are skipped with a reason unless ``strict``."""
     articles: dict[str, Article] = {}
+    hashes: set[str] = set()
     skipped: list[str] = []
     for path in find_article_files(paths):
         try:
@@ -126,22 +127,47 @@ def read_all(paths: Iterable[Path], strict: bool = False) -> tuple[list[Article]
                 raise
             skipped.append(str(exc))
             continue
-        if article.id in articles or any(a.content_hash == article.content_hash for a in articles.values()):
+        if article.id in articles or article.content_hash in hashes:
             skipped.append(f"{path}: same content or name as an article already read")
             continue
         articles[article.id] = article
+        hashes.add(article.content_hash)
     return list(articles.values()), skipped
 
 
-def extract_all(articles: list[Article], progress: Progress | None = None) -> Iterator[ArticleExtraction]:
-    """Parse and extract articles, one language batch at a time."""
+def extract_all(
+    articles: list[Article], progress: Progress | None = None
+) -> Iterator[ArticleExtraction | ExtractionFailure]:
+    """Parse and extract articles, one language batch at a time.
+
+    An article the extractors fail on (a bug, not bad input: that is refused when reading) is yielded as
+    an ``ExtractionFailure`` so the build reports it and goes on with the others.
+    """
     for language in sorted({a.language for a in articles}):
         batch = [a for a in articles if a.language == language]
         nlp = load_pipeline(language)
         for article, doc in zip(batch, nlp.pipe((a.text for a in batch), batch_size=BATCH_SIZE), strict=True):
-            yield extract(doc, article)
+            try:
+                yield extract(doc, article)
+            except Exception as exc:  # reported with the article name, never silent
+                yield ExtractionFailure(
+                    article.id, f"{article.path}: extraction failed ({type(exc).__name__}: {exc})"
+                )
             if progress is not None:
                 progress(1)
+
+
+def without_failures(
+    stream: Iterable[ArticleExtraction | ExtractionFailure], skipped: list[str], strict: bool = False
+) -> Iterator[ArticleExtraction]:
+    """The extractions of a stream; failures go to ``skipped`` (or stop the build when ``strict``)."""
+    for item in stream:
+        if isinstance(item, ExtractionFailure):
+            if strict:
+                raise ArticleError(item.reason)
+            skipped.append(item.reason)
+        else:
+            yield item
 
 
 def build_into(
@@ -163,11 +189,17 @@ def build_into(
     from kg import update
 
     started = time.perf_counter()
-    known = kb.content_hashes()
     articles, skipped = read_all(paths, strict=strict)
-    known_hashes = set(known.values())
-    new = [a for a in articles if known.get(a.id) != a.content_hash and a.content_hash not in known_hashes]
+    new, replaced = [], []
+    for article in articles:  # looked up one by one: listing a store of 10k articles costs more
+        stored = kb.stored_hash(article.id)
+        if stored == article.content_hash or kb.holds_content(article.content_hash):
+            continue
+        new.append(article)
+        if stored is not None:
+            replaced.append(article.id)  # changed since it was stored
     unchanged = len(articles) - len(new)
+    held = kb.article_count()
     recorded, to_parse = [], []
     for article in new:  # a record with the same content survives from an interrupted build
         record = kb.record(article.id)
@@ -177,8 +209,12 @@ def build_into(
             to_parse.append(article)
     if on_start is not None:
         on_start(len(to_parse))
-    extracted = kb.save_records(extract_parallel(to_parse, workers=workers, dask=dask, progress=progress))
-    in_place = bool(known) and not any(a.id in known for a in new) and len(new) <= max(100, len(known) // 5)
+    extracted = kb.save_records(
+        without_failures(
+            extract_parallel(to_parse, workers=workers, dask=dask, progress=progress), skipped, strict
+        )
+    )
+    in_place = held > 0 and not replaced and len(new) <= max(100, held // 5)
     nonconforming: dict[str, Report] = {}
     if in_place:
         extractions = [*recorded, *extracted]
@@ -189,7 +225,7 @@ def build_into(
     else:
         for _ in extracted:
             pass  # records are written as they come; the rewrite reads them back one at a time
-        update.rewrite(kb, [*known, *(a.id for a in new)])
+        update.rewrite(kb, [*kb.content_hashes(), *(a.id for a in new)])
     result = _store_result(kb, skipped, started)
     result.unchanged, result.parsed, result.nonconforming = unchanged, len(to_parse), nonconforming
     return result
@@ -257,6 +293,9 @@ def build(
         raise ArticleError("no readable article: " + "; ".join(skipped))
     if on_start is not None:
         on_start(len(articles))
-    extractions = list(extract_parallel(articles, workers=workers, dask=dask, progress=progress))
+    stream = extract_parallel(articles, workers=workers, dask=dask, progress=progress)
+    extractions = list(without_failures(stream, skipped, strict))
+    if not extractions:
+        raise ArticleError("no article could be extracted: " + "; ".join(skipped[:3]))
     dataset = to_dataset(merge(extractions))
     return BuildResult.of_dataset(dataset, extractions, skipped, time.perf_counter() - started)

@@ -14,21 +14,27 @@ codes of attack kinds and statuses, the ``kg:exportType`` of classes and the
 ``rdfs:subClassOf`` tree; see ``with_vocabulary``), because a built graph holds
 instance data only and queries should print ``rocket`` rather than
 ``kg:Rocket``. Results come back as a small ``QueryResult`` that prints as an
-aligned table, CSV or JSON.
+aligned table (cut to a row limit, with a note saying so), CSV or JSON.
+``call_with_timeout`` gives up on a query that runs past its deadline, so
+one careless cross join cannot hold a terminal or a script forever.
 """
 
 from __future__ import annotations
 
 import csv
+import ctypes
 import io
 import json
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pyparsing import ParseBaseException
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
@@ -40,7 +46,7 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Identifier, Node
 
 from kg import resources
-from kg.errors import QueryError, UsageError
+from kg.errors import QueryError, QueryTimeout, UsageError
 from kg.kb import KnowledgeBase
 from kg.ns import KG, KGR, PREFIXES, bind_prefixes, entity_iri, slugify
 
@@ -51,6 +57,7 @@ __all__ = [
     "ResultFormat",
     "StoredQuery",
     "bind_params",
+    "call_with_timeout",
     "format_result",
     "list_queries",
     "load_query",
@@ -83,11 +90,18 @@ _SHORT_FORMS: tuple[tuple[str, str], ...] = tuple(
 )
 _HEADER_LINE = re.compile(r"#\s*(?P<key>[A-Za-z]+)\s*:\s*(?P<value>.*)$")
 _IRI_FORBIDDEN = re.compile(r'[\s<>"{}|\\^`]')
-_DATE_FORMS = (
-    (re.compile(r"\d{4}"), XSD.gYear),
-    (re.compile(r"\d{4}-\d{2}"), XSD.gYearMonth),
-    (re.compile(r"\d{4}-\d{2}-\d{2}"), XSD.date),
+# A conservative RFC 3987 IRI: what every engine kg talks to (rdflib, Oxigraph, SPARQL servers) accepts.
+_UCS = "\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef\U00010000-\U000efffd"
+_IRI_HOST = rf"(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{{2}}|[{_UCS}])+(?::[0-9]{{1,5}})?"
+_IRI_CHAR = rf"(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{{2}}|[{_UCS}])"
+_HTTP_IRI = re.compile(rf"https?://{_IRI_HOST}(?:[/?]{_IRI_CHAR}*)?(?:#{_IRI_CHAR}*)?")
+_LOCAL_NAME = re.compile(rf"{_IRI_CHAR}+(?:#{_IRI_CHAR}*)?")
+_DATE_FORMS = (  # ASCII digits only: int() would also take Arabic or Devanagari ones
+    (re.compile(r"[0-9]{4}"), XSD.gYear),
+    (re.compile(r"[0-9]{4}-[0-9]{2}"), XSD.gYearMonth),
+    (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), XSD.date),
 )
+_INTEGER = re.compile(r"[+-]?[0-9]{1,30}")  # longer is no count, and int() refuses over 4300 digits
 _TABLE_CELL_WIDTH = 80
 
 
@@ -314,6 +328,10 @@ def bind_params(query: StoredQuery, params: dict[str, str] | None) -> dict[str, 
     are ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (typed like ``kg:date``);
     integers are decimal; strings become plain literals.
 
+    Whatever the text, the only exception is ``QueryError``, and every term
+    returned is one rdflib, Oxigraph and SPARQL servers accept, so a value can
+    never change the query, only what it matches.
+
     Raises:
         QueryError: a required parameter is missing, an unknown one is given,
             or a value is not of the declared type. Messages list the accepted
@@ -340,13 +358,17 @@ def _describe_params(query: StoredQuery) -> str:
 
 
 def _to_term(query: StoredQuery, param: Param, value: str) -> Identifier:
+    if re.search(r"[\ud800-\udfff]", value):  # undecodable bytes on the command line (surrogate escapes)
+        raise QueryError(
+            f"query {query.name!r}: parameter {param.name!r} is not valid text (bytes that are not UTF-8)"
+        )
     value = value.strip()
     if param.type is ParamType.ENTITY:
         return _entity_term(query, param, value)
     if param.type is ParamType.DATE:
         return _date_term(query, param, value)
     if param.type is ParamType.INTEGER:
-        if not re.fullmatch(r"[+-]?\d+", value):
+        if not _INTEGER.fullmatch(value):
             raise QueryError(
                 f"query {query.name!r}: parameter {param.name!r} expects an integer, got {value!r}"
             )
@@ -356,12 +378,12 @@ def _to_term(query: StoredQuery, param: Param, value: str) -> Identifier:
 
 def _entity_term(query: StoredQuery, param: Param, value: str) -> URIRef:
     if value.startswith(("http://", "https://")):
-        if _IRI_FORBIDDEN.search(value):
+        if _IRI_FORBIDDEN.search(value) or not _HTTP_IRI.fullmatch(value):
             raise QueryError(f"query {query.name!r}: parameter {param.name!r} is not a valid IRI: {value!r}")
         return URIRef(value)
     if value.startswith("kgr:"):
         local = value[len("kgr:") :]
-        if not local or _IRI_FORBIDDEN.search(local):
+        if not local or _IRI_FORBIDDEN.search(local) or not _LOCAL_NAME.fullmatch(local):
             raise QueryError(
                 f"query {query.name!r}: parameter {param.name!r} is not a valid kgr: name: {value!r}"
             )
@@ -495,7 +517,7 @@ _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
 def with_values(text: str, bindings: dict[str, Identifier]) -> str:
-    """The query with a VALUES block binding the parameters at the top of its outer WHERE.
+    """The query with a VALUES block binding the parameters at the top of its WHERE (or its sub-select's).
 
     Values are written as RDF terms in N-Triples syntax by rdflib (quotes and backslashes escaped),
     so a value can only ever be a term: ``x" } ; DROP ALL ; #`` stays a string literal.
@@ -510,6 +532,12 @@ def with_values(text: str, bindings: dict[str, Identifier]) -> str:
     values = " ".join(term.n3() for term in bindings.values())
     block = f"VALUES ({names}) {{ ({values}) }}"
     rest = body[match.end() :]
+    inner = re.match(r"\s*SELECT\s+\*\s*WHERE\s*\{", rest, re.IGNORECASE)
+    if inner is not None:
+        # a `SELECT *` sub-select sees the parameter and passes it out: bind it inside, where the store
+        # can use it to pick triples, instead of evaluating the sub-select for every value and joining
+        position = match.end() + inner.end()
+        return f"{body[:position]} {block} {body[position:]}"
     if re.match(r"\s*SELECT\b", rest, re.IGNORECASE):
         # a sub-select must be alone in its group: wrap it so the VALUES block can sit beside it
         close = _matching_brace(body, match.end() - 1)
@@ -538,10 +566,78 @@ def _matching_brace(text: str, opening: int) -> int:
     raise QueryError("unbalanced braces in the query")
 
 
+# ---------------------------------------------------------------- deadlines
+
+T = TypeVar("T")
+_GRACE_SECONDS = 1.0  # time an interrupted evaluator gets to unwind before the caller moves on
+
+
+class _Abandoned(BaseException):
+    """Raised inside a query thread past its deadline; a BaseException so rdflib's handlers let it through."""
+
+
+def call_with_timeout(func: Callable[[], T], seconds: float | None, what: str = "the query") -> T:
+    """Run ``func()`` (a query) and give up on it after ``seconds``.
+
+    The call runs in a daemon thread while the caller waits. At the deadline
+    the thread is sent an exception, which stops pure-Python evaluation
+    (rdflib) at its next bytecode; an evaluator inside native code
+    (Oxigraph, a socket read) cannot be interrupted, so the error carries the
+    thread and the ``kg`` command ends the process when it is still running.
+    A daemon thread never keeps the process alive.
+
+    Args:
+        func: the work, without arguments.
+        seconds: the deadline; None waits as long as it takes.
+        what: how the message names the work (``query 'timeline'``).
+
+    Raises:
+        QueryTimeout: the deadline passed (exit code 3).
+        UsageError: ``seconds`` is not positive.
+        Whatever ``func`` raises.
+    """
+    if seconds is None:
+        return func()
+    if not seconds > 0:
+        raise UsageError(f"--timeout {seconds}: expected a positive number of seconds")
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["value"] = func()
+        except _Abandoned:
+            pass
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="kg-query", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        _interrupt(worker)
+        worker.join(_GRACE_SECONDS)
+        raise QueryTimeout(
+            f"{what} did not finish within --timeout {seconds:g}s and was stopped; "
+            "narrow it (parameters, a LIMIT) or give it more time",
+            worker=worker,
+        )
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _interrupt(thread: threading.Thread) -> None:
+    """Raise ``_Abandoned`` in ``thread`` at its next Python bytecode (CPython; elsewhere a no-op)."""
+    api = getattr(ctypes, "pythonapi", None)
+    if thread.ident is None or api is None:
+        return
+    api.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_Abandoned))
+
+
 # ---------------------------------------------------------------- formatting
 
 
-def format_result(result: QueryResult, fmt: str | ResultFormat) -> str:
+def format_result(result: QueryResult, fmt: str | ResultFormat, limit: int | None = None) -> str:
     """Print a result as an aligned ``table``, ``csv`` or ``json``.
 
     The table shortens IRIs with the project prefixes (``kgr:entity/camp-taji``)
@@ -550,25 +646,35 @@ def format_result(result: QueryResult, fmt: str | ResultFormat) -> str:
     values (numbers, booleans; other literals as their lexical form) and
     unbound variables as null.
 
+    Args:
+        result: the rows.
+        fmt: ``table``, ``csv`` or ``json``.
+        limit: print only the first ``limit`` rows (None or 0: all). A cut
+            table ends with ``(N of M rows shown)``; CSV and JSON stay plain
+            data, so the caller reports the cut.
+
     Raises:
-        UsageError: unknown format.
+        UsageError: unknown format, or a negative limit.
     """
     try:
         result_format = ResultFormat(fmt)
     except ValueError:
         choices = ", ".join(f.value for f in ResultFormat)
         raise UsageError(f"unknown result format {fmt!r}; expected one of: {choices}") from None
+    if limit is not None and limit < 0:
+        raise UsageError(f"--limit {limit}: expected 0 (all rows) or a positive number of rows")
+    rows = result.rows[:limit] if limit else result.rows
     if result_format is ResultFormat.JSON:
-        rows = [{name: _json_value(row.get(name)) for name in result.variables} for row in result.rows]
-        return json.dumps(rows, indent=1, ensure_ascii=False) + "\n"
+        data = [{name: _json_value(row.get(name)) for name in result.variables} for row in rows]
+        return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
     if result_format is ResultFormat.CSV:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(result.variables)
-        for row in result.rows:
+        for row in rows:
             writer.writerow([_plain(row.get(name)) for name in result.variables])
         return buffer.getvalue()
-    return _table(result)
+    return _table(result.variables, rows, len(result.rows))
 
 
 def shorten(term: Node | None) -> str:
@@ -605,14 +711,16 @@ def _json_value(term: Node | None) -> object:
     return _plain(term)
 
 
-def _table(result: QueryResult) -> str:
-    header = result.variables
-    cells = [[_cut(shorten(row.get(name))) for name in header] for row in result.rows]
+def _table(header: list[str], rows: list[dict[str, Node | None]], total: int) -> str:
+    cells = [[_cut(shorten(row.get(name))) for name in header] for row in rows]
     widths = [max([len(name), *(len(line[i]) for line in cells)]) for i, name in enumerate(header)]
     lines = ["  ".join(name.ljust(widths[i]) for i, name in enumerate(header)).rstrip()]
     lines.append("  ".join("-" * width for width in widths))
     lines.extend("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in cells)
-    lines.append(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})")
+    if len(rows) < total:
+        lines.append(f"({len(rows)} of {total} rows shown)")
+    else:
+        lines.append(f"({total} row{'s' if total != 1 else ''})")
     return "\n".join(lines) + "\n"
 
 

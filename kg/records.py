@@ -98,6 +98,14 @@ class ArticleExtraction:
 
 
 @dataclass(frozen=True)
+class ExtractionFailure:
+    """An article the extractors failed on: reported and skipped, so one odd article cannot stop a build."""
+
+    article_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class IncidentRef:
     """An incident and where it was reported: its article and its place among that article's incidents.
 

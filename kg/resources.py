@@ -10,6 +10,7 @@ article would dominate build time.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -68,6 +69,37 @@ def load_scope() -> frozenset[str]:
     """Slugs of the countries whose incidents are kept."""
     with scope_path().open("rb") as handle:
         return frozenset(tomllib.load(handle).get("countries", []))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What kg refuses or cuts, from ``kg/limits.toml`` (see that file for why each value)."""
+
+    article_max_bytes: int
+    article_max_chars: int
+    first_year: int
+    last_year: int
+    table_rows: int
+
+
+def limits_path() -> Path:
+    """The limits kg enforces on inputs and printed output (``kg/limits.toml``)."""
+    return _PACKAGE_DIR / "limits.toml"
+
+
+@cache
+def limits() -> Limits:
+    """The limits of ``kg/limits.toml``, read once."""
+    with limits_path().open("rb") as handle:
+        data = tomllib.load(handle)
+    article, query = data["article"], data["query"]
+    return Limits(
+        article_max_bytes=int(article["max_bytes"]),
+        article_max_chars=int(article["max_chars"]),
+        first_year=int(article["first_year"]),
+        last_year=int(article["last_year"]),
+        table_rows=int(query["table_rows"]),
+    )
 
 
 def lexicon_path(language: str) -> Path:

@@ -18,9 +18,12 @@ import json
 import os
 import re
 import tempfile
+import time
+import traceback
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
+from typing import BinaryIO
 from xml.sax import SAXParseException
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
@@ -37,6 +40,7 @@ __all__ = [
     "format_for_path",
     "load",
     "parse_format",
+    "remove_stale_temporaries",
     "save",
     "serialize",
     "union",
@@ -101,6 +105,7 @@ QUAD_FORMATS = frozenset({RDFFormat.TRIG, RDFFormat.NQUADS})
 _LINE_FORMATS = frozenset({RDFFormat.NT, RDFFormat.NQUADS})
 _SNIFF_BYTES = 8192
 _MAX_MESSAGE = 240
+_CARET_CONTEXT = re.compile(r"\s+at \^ in (.*)\^(.*)$", re.DOTALL)
 _GENERATED_PREFIX = re.compile(r"(ns|default)\d*")  # prefixes rdflib invents for unbound namespaces
 
 
@@ -265,26 +270,33 @@ def union(data: Graph) -> Graph:
 def write_text_atomic(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8) without ever exposing a partial file.
 
-    The text goes to a temporary file next to the target, is flushed to disk,
+    The text is encoded first (so an unencodable text fails before the disk is
+    touched), written to a temporary file next to the target, flushed to disk,
     then renamed over the target with ``os.replace`` (atomic on POSIX and
     Windows). On any failure the temporary file is removed and the previous
-    content of ``path``, if any, is left untouched.
+    content of ``path``, if any, is left untouched. A process killed outright
+    (``kill -9``, power loss) cannot remove its temporary file, so the name
+    carries the writer's process id and the next write of the same target
+    removes temporaries whose writer is gone.
 
     Raises:
         InputError: ``path`` is a directory or cannot be written.
+        UnicodeEncodeError: the text holds a lone surrogate (a bug upstream, not bad input).
     """
     path = Path(path)
+    data = text.encode("utf-8")
     if path.is_dir():
         raise InputError(f"{path}: is a directory, expected a file name to write")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        remove_stale_temporaries(path)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=_temporary_prefix(path), suffix=".tmp")
     except OSError as exc:
         raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            _write_bytes(handle, data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _file_mode(path))
@@ -295,6 +307,79 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    _sync_folder(path.parent)
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Delete temporary files a killed kg left next to ``path``; returns what was removed.
+
+    Only files named like kg's own temporaries for this target
+    (``.NAME.kgPID-XXXX.tmp``) whose process no longer runs are removed, so a
+    kg writing the same file at this moment is never disturbed.
+    """
+    path = Path(path)
+    pattern = re.compile(rf"{re.escape(_temporary_prefix_base(path))}(\d+)-\w+\.tmp")
+    removed: list[Path] = []
+    try:
+        candidates = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for candidate in candidates:
+        match = pattern.fullmatch(candidate.name)
+        if match and not _process_alive(int(match.group(1)), candidate):
+            try:
+                candidate.unlink()
+            except OSError:
+                continue
+            removed.append(candidate)
+    return removed
+
+
+def _temporary_prefix_base(path: Path) -> str:
+    return f".{path.name}.kg"
+
+
+def _temporary_prefix(path: Path) -> str:
+    return f"{_temporary_prefix_base(path)}{os.getpid()}-"
+
+
+def _write_bytes(handle: BinaryIO, data: bytes) -> None:
+    """Write the whole output (a seam for the fault-injection tests, which stop a build mid-write)."""
+    handle.write(data)
+
+
+def _process_alive(pid: int, temporary: Path) -> bool:
+    """Whether the process that created a temporary file may still be writing it."""
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # no harmless liveness probe (os.kill would terminate): trust a day's age
+        try:
+            return time.time() - temporary.stat().st_mtime < 86400
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable where the platform allows it (best effort: some file systems refuse)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------- reading
@@ -350,8 +435,22 @@ def _describe_parse_error(path: Path, rdf_format: RDFFormat, exc: Exception, tex
         else:  # the parser ran off the end of the document
             line = exc.lines + 1
             why = f"{why} (at end of file)"
+    elif (caret := _CARET_CONTEXT.search(why)) is not None:
+        # some notation3 errors (an unterminated string at end of file) show the fault as "before^after"
+        why = why[: caret.start()].strip() or why
+        before, after = caret.group(1), caret.group(2)
+        offset = text.find(before + after)
+        if before + after and offset >= 0 and text.find(before + after, offset + 1) < 0:
+            line, col = _line_col(text, offset + len(before))
     elif isinstance(exc, json.JSONDecodeError):
         why, line, col = exc.msg, exc.lineno, exc.colno
+    elif rdf_format is RDFFormat.JSONLD:
+        # valid JSON that the JSON-LD processor cannot read; a bad @context is the usual culprit
+        why = f"valid JSON but not valid JSON-LD ({type(exc).__name__}: {why})"
+        context = re.search(r'"@context"\s*:', text)
+        if context is not None and _raised_in(exc, "jsonld/context.py"):
+            line, col = _line_col(text, context.start())
+            why = f"invalid @context: {why}"
     elif isinstance(exc, SAXParseException):
         why, line, col = exc.getMessage(), exc.getLineNumber(), exc.getColumnNumber() + 1
     elif rdf_format in _LINE_FORMATS:
@@ -362,6 +461,12 @@ def _describe_parse_error(path: Path, rdf_format: RDFFormat, exc: Exception, tex
         f"{path}:{line}:{col}" if col is not None else (f"{path}:{line}" if line is not None else f"{path}")
     )
     return _one_line(f"{where}: {display} syntax error: {why}")
+
+
+def _raised_in(exc: BaseException, module_path: str) -> bool:
+    """Whether the traceback of ``exc`` passes through a file whose path ends with ``module_path``."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return any(frame.filename.replace("\\", "/").endswith(module_path) for frame in frames)
 
 
 def _find_bad_line(text: str, rdf_format: RDFFormat, message: str) -> int | None:

@@ -21,6 +21,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from pyshacl import validate as shacl_validate
 from pyshacl.entrypoints import meta_validate
@@ -39,6 +40,7 @@ __all__ = ["Report", "ValidationResult", "check_shapes", "shorten", "validate"]
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
 _SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
+_UNUSABLE = "the shapes cannot be used: "
 
 # Longest namespace first, so that kgr:entity/x wins over a shorter match.
 _SHORT_PREFIXES: tuple[tuple[str, str], ...] = tuple(
@@ -164,26 +166,38 @@ def validate(data: Graph, shapes: Graph | None = None) -> Report:
             allow_warnings=True,
         )
     except (ReportableRuntimeError, re.error) as error:
-        raise ShapesError(f"the shapes cannot be used: {_first_line(str(error))}") from error
+        raise ShapesError(f"{_UNUSABLE}{_first_line(str(error))}") from error
     if not isinstance(report_graph, Graph):  # pySHACL returns, not raises, a ValidationFailure
-        raise ShapesError(f"the shapes cannot be used: {_first_line(str(report_graph))}")
+        raise ShapesError(f"{_UNUSABLE}{_first_line(str(report_graph))}")
     results = _results(report_graph, labels_from=work)
     return Report(conforms=bool(conforms), results=results, graph=report_graph)
 
 
-def check_shapes(shapes: Graph) -> None:
-    """Check that a shapes graph is itself valid SHACL.
+def check_shapes(shapes: Graph, source: str | Path | None = None) -> None:
+    """Check that a shapes graph is itself valid SHACL, before any data is validated with it.
 
-    Runs pySHACL's meta-SHACL (the SHACL-for-SHACL shapes), compiles every
-    ``sh:pattern`` (pySHACL only does so when a value reaches it), then runs
-    the shapes once, so that errors pySHACL finds while loading are caught too.
+    A broken shapes file must not pass for a data problem (or for a clean
+    bill of health), so it is checked on its own: it must declare at least one
+    shape (a data file given as ``--shapes`` by mistake would otherwise
+    validate everything), pass pySHACL's meta-SHACL (the SHACL-for-SHACL
+    shapes), have ``sh:pattern`` values that compile (pySHACL only compiles
+    them when a value reaches them), and load in pySHACL, which is tried once
+    on an empty graph.
 
     Args:
         shapes: the shapes graph to check.
+        source: the file it came from, named in the message.
 
     Raises:
-        ShapesError: with a one-line message naming the first problem.
+        ShapesError: ``shapes file X is not valid SHACL: <first problem>``, one line.
     """
+    prefix = (
+        f"shapes file {source} is not valid SHACL" if source is not None else "the shapes are not valid SHACL"
+    )
+    if not _declares_shapes(shapes):
+        raise ShapesError(
+            f"{prefix}: it declares no shape (no sh:NodeShape, sh:PropertyShape, sh:property or sh:target...)"
+        )
     conforms, report_graph, _ = meta_validate(shapes, inference="rdfs")
     if not conforms:
         results = _results(report_graph, labels_from=shapes)
@@ -193,15 +207,33 @@ def check_shapes(shapes: Graph) -> None:
         path = f" {shorten(first.path)}" if first.path else ""
         value = f" (value: {first.value})" if first.value is not None else ""
         more = f" (and {len(results) - 1} more problems)" if len(results) > 1 else ""
-        raise ShapesError(f"the shapes are not valid SHACL: {where}{path}: {first.message}{value}{more}")
+        raise ShapesError(f"{prefix}: {where}{path}: {first.message}{value}{more}")
     for shape, pattern in shapes.subject_objects(SH.pattern):
         try:
             re.compile(str(pattern))
         except re.error as error:
             where = _describe_shape(shapes, shape)
-            message = f'the shapes are not valid SHACL: {where} sh:pattern "{pattern}": {error}'
-            raise ShapesError(message) from error
-    validate(Graph(), shapes)
+            raise ShapesError(f'{prefix}: {where} sh:pattern "{pattern}": {error}') from error
+    try:
+        validate(Graph(), shapes)
+    except ShapesError as error:
+        raise ShapesError(f"{prefix}: {str(error).removeprefix(_UNUSABLE)}") from error
+
+
+_SHAPE_MARKERS = (
+    SH.property,
+    SH.targetClass,
+    SH.targetNode,
+    SH.targetSubjectsOf,
+    SH.targetObjectsOf,
+    SH.path,
+)
+
+
+def _declares_shapes(shapes: Graph) -> bool:
+    typed = ((None, RDF.type, kind) for kind in (SH.NodeShape, SH.PropertyShape))
+    marked = ((None, marker, None) for marker in _SHAPE_MARKERS)
+    return any(next(iter(shapes.triples(pattern)), None) is not None for pattern in (*typed, *marked))
 
 
 def shorten(iri: str) -> str:

@@ -86,3 +86,27 @@ def test_pipeline_skips_bad_articles_and_reports_them(tmp_path: Path) -> None:
     result = build([tmp_path])
     assert result.articles == 1
     assert any("empty" in reason for reason in result.skipped)
+
+
+def test_pipeline_article_the_extractors_fail_on_is_skipped_and_named(tmp_path, monkeypatch) -> None:
+    """A bug met on one article costs that article, not the build (and --strict stops on it)."""
+    import pytest
+
+    from kg import pipeline
+    from kg.errors import ArticleError
+
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.txt").write_text(f"Dimanche, trois roquettes ont visé la base {name}.", "utf-8")
+    real = pipeline.extract
+
+    def flaky(doc, article):
+        if article.id == "b":
+            raise ZeroDivisionError("division by zero")
+        return real(doc, article)
+
+    monkeypatch.setattr(pipeline, "extract", flaky)
+    result = pipeline.build([tmp_path])
+    assert result.articles == 1
+    assert len(result.skipped) == 1 and "b.txt: extraction failed (ZeroDivisionError" in result.skipped[0]
+    with pytest.raises(ArticleError, match=r"b\.txt: extraction failed"):
+        pipeline.build([tmp_path], strict=True)

@@ -527,3 +527,16 @@ def test_queries_shorten_uses_longest_prefix() -> None:
     assert queries.shorten(KG.Rocket) == "kg:Rocket"
     assert queries.shorten(URIRef("http://example.org/x")) == "http://example.org/x"
     assert queries.shorten(None) == ""
+
+
+def test_queries_format_limit_cuts_rows_and_says_so_in_tables(mini: Dataset) -> None:
+    result = queries.run(mini, queries.load_query("timeline"))
+    assert len(result.rows) == 6
+    table = queries.format_result(result, "table", limit=2).splitlines()
+    assert len(table) == 2 + 3 and table[-1] == "(2 of 6 rows shown)"
+    assert queries.format_result(result, "table", limit=0).splitlines()[-1] == "(6 rows)"
+    assert queries.format_result(result, "table", limit=6).splitlines()[-1] == "(6 rows)"
+    assert len(queries.format_result(result, "csv", limit=2).splitlines()) == 3
+    assert queries.format_result(result, "json", limit=2).count('"event"') == 2
+    with pytest.raises(UsageError, match="--limit -1"):
+        queries.format_result(result, "table", limit=-1)

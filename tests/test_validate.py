@@ -226,3 +226,12 @@ def test_validate_check_shapes_rejects_a_broken_shapes_file(name: str, problem: 
     message = str(caught.value)
     assert "\n" not in message
     assert problem in message and "kgs:BrokenShape" in message, message
+
+
+def test_validate_check_shapes_names_the_file_and_refuses_a_graph_without_shapes() -> None:
+    data = load(FIXTURES / "AttackReport.conforms.ttl")  # data, not shapes: would validate anything
+    with pytest.raises(ShapesError, match=r"^shapes file data\.ttl is not valid SHACL: it declares no shape"):
+        check_shapes(data, "data.ttl")
+    broken = load(FIXTURES / "broken" / "min-count-not-an-integer.ttl")
+    with pytest.raises(ShapesError, match=r"^shapes file broken\.ttl is not valid SHACL: .*sh:minCount"):
+        check_shapes(broken, Path("broken.ttl"))

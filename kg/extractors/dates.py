@@ -215,7 +215,10 @@ def resolve(
     if expression.month and expression.day:
         year = reference.year
         if reference_precision == "year":
-            return ResolvedDate(f"{year:04d}-{expression.month:02d}-{expression.day:02d}", "day")
+            try:
+                return ResolvedDate(date(year, expression.month, expression.day).isoformat(), "day")
+            except ValueError:
+                return None  # "31 novembre"
         if (expression.month, expression.day) > (
             reference.month,
             reference.day if reference_precision == "day" else 31,

@@ -12,6 +12,7 @@ import re
 from kg.lexicon import Lexicon
 
 _DIGITS = re.compile(r"^\d{1,3}(?:[ .]\d{3})*$|^\d+$")
+_MAX_DIGITS = 15  # no count in the news runs longer; a longer run is an identifier (and int() caps at 4300)
 
 
 def parse_number(text: str, lexicon: Lexicon) -> int | None:
@@ -28,7 +29,8 @@ def parse_number(text: str, lexicon: Lexicon) -> int | None:
     if not cleaned:
         return None
     if _DIGITS.match(cleaned):
-        return int(re.sub(r"[ .]", "", cleaned))
+        digits = re.sub(r"[ .]", "", cleaned)
+        return int(digits) if len(digits) <= _MAX_DIGITS else None
     units = lexicon.mapping("numbers", "units")
     words = [w for w in re.split(r"[\s-]+", cleaned) if w and w != "et"]
     if not words or any(w not in units for w in words):
