@@ -180,6 +180,8 @@ def load(path: Path, fmt: str | RDFFormat | None = None) -> Dataset:
     # RDF/XML declares its own encoding; every other format is UTF-8 by definition.
     source: str | bytes = raw if rdf_format is RDFFormat.XML else _decode_utf8(path, raw)
 
+    if rdf_format is RDFFormat.JSONLD:
+        _refuse_external_contexts(path, source)
     dataset = Dataset(default_union=True)
     bind_prefixes(dataset)
     try:
@@ -190,6 +192,33 @@ def load(path: Path, fmt: str | RDFFormat | None = None) -> Dataset:
     if len(dataset) == 0:
         raise InputError(f"{path}: parsed as {display} but contains no triples")
     return dataset
+
+
+def _refuse_external_contexts(path: Path, source: str | bytes) -> None:
+    """A JSON-LD ``@context`` or ``@import`` naming another document is refused, never fetched.
+
+    rdflib would download it (or read any local file it names) while loading, so a hostile or merely
+    offline file could hang kg until the network times out. Inline contexts are read as usual.
+    """
+    try:
+        document = json.loads(source)
+    except ValueError:
+        return  # the parser reports malformed JSON with its line and column
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                refs = value if isinstance(value, list) else [value]
+                if key in ("@context", "@import") and any(isinstance(ref, str) for ref in refs):
+                    ref = next(ref for ref in refs if isinstance(ref, str))
+                    raise InputError(
+                        f"{path}: JSON-LD {key} refers to another document ({ref[:80]}); kg does not fetch "
+                        "contexts, so put the context inline"
+                    )
+                stack.append(value)
 
 
 def save(data: Graph, path: Path, fmt: str | RDFFormat) -> None:

@@ -146,3 +146,25 @@ def test_robustness_graphs_valid_custom_shapes_still_validate(tmp_path: Path) ->
     )
     code, out, _ = kg("validate", MINI_TTL, "--shapes", shapes)
     assert code == 1 and "Every attack needs nothing." in out
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"@context": "https://schema.org/", "@id": "https://example.org/a", "name": "x"},
+        {"@context": ["https://example.org/ctx.jsonld", {"ex": "https://example.org/"}], "@id": "ex:a"},
+        {"@graph": [{"@context": {"@import": "/etc/passwd"}, "@id": "https://example.org/a"}]},
+    ],
+)
+def test_robustness_graphs_jsonld_remote_context_is_refused_not_fetched(
+    tmp_path: Path, document: dict
+) -> None:
+    import json
+
+    from kg.errors import InputError
+    from kg.store import load
+
+    path = tmp_path / "remote.jsonld"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(InputError, match="refers to another document"):
+        load(path)
