@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import ctypes
 import io
+import itertools
 import json
 import re
 import threading
@@ -536,13 +537,50 @@ def with_values(text: str, bindings: dict[str, Identifier]) -> str:
     if inner is not None:
         # a `SELECT *` sub-select sees the parameter and passes it out: bind it inside, where the store
         # can use it to pick triples, instead of evaluating the sub-select for every value and joining
-        position = match.end() + inner.end()
-        return f"{body[:position]} {block} {body[position:]}"
+        return _bind_in_group(body, match.end() + inner.end(), block)
     if re.match(r"\s*SELECT\b", rest, re.IGNORECASE):
         # a sub-select must be alone in its group: wrap it so the VALUES block can sit beside it
         close = _matching_brace(body, match.end() - 1)
         return f"{body[: match.end()]} {block} {{ {body[match.end() : close]} }} {body[close:]}"
-    return f"{body[: match.end()]} {block} {rest}"
+    return _bind_in_group(body, match.end(), block)
+
+
+def _bind_in_group(body: str, start: int, block: str) -> str:
+    """``body`` with ``block`` at ``start`` (just inside a group's brace) and inside each UNION branch there.
+
+    Oxigraph does not carry a VALUES binding into the branches of a UNION beside it: it evaluates every
+    branch for all values first (minutes on a large store). Repeating the block in each branch binds
+    the same single row, so the answers do not change.
+    """
+    close = _matching_brace(body, start - 1)
+    inserts = [start]
+    branches: list[tuple[int, int]] = []
+    index = start
+    while index < close:
+        char = body[index]
+        if char == '"':
+            index = _string_end(body, index)
+        elif char == "{":
+            end = _matching_brace(body, index)
+            branches.append((index, end))
+            index = end
+        index += 1
+    for (first_open, first_close), (second_open, _) in itertools.pairwise(branches):
+        if re.fullmatch(r"\s*UNION\s*", body[first_close + 1 : second_open], re.IGNORECASE):
+            inserts.extend([first_open + 1, second_open + 1])
+    for position in sorted(set(inserts), reverse=True):
+        body = f"{body[:position]} {block} {body[position:]}"
+    return body
+
+
+def _string_end(text: str, opening: int) -> int:
+    """Index of the quote closing the string literal that opens at ``opening``."""
+    escaped = False
+    for index in range(opening + 1, len(text)):
+        if text[index] == '"' and not escaped:
+            return index
+        escaped = text[index] == "\\" and not escaped
+    return len(text)
 
 
 def _matching_brace(text: str, opening: int) -> int:

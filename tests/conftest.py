@@ -66,3 +66,11 @@ def write_article(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def write_dated_articles(folder: Path, texts: dict[str, str], published: str = "2024-01-29") -> Path:
+    """A folder of articles (file name -> body) published on the same day."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in texts.items():
+        write_article(folder, name, f"published: {published}\n\n{text}")
+    return folder

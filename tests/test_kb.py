@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import write_dated_articles
 from rdflib import RDF
 
 from kg.kb import KnowledgeBase
@@ -68,14 +69,13 @@ def test_kb_graph_conforms(seed_kb: KnowledgeBase) -> None:
 
 
 def test_kb_remove_takes_out_one_article_only(tmp_path: Path) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    texts = {
-        "a.txt": "Dimanche, trois roquettes ont visé la base d'Aïn al-Assad.",
-        "b.txt": "Dimanche, quatre roquettes ont frappé Ain al-Asad. Une autre attaque a visé Harir.",
-    }
-    for name, text in texts.items():
-        (folder / name).write_text(f"published: 2024-01-29\n\n{text}", encoding="utf-8")
+    folder = write_dated_articles(
+        tmp_path / "articles",
+        {
+            "a.txt": "Dimanche, trois roquettes ont visé la base d'Aïn al-Assad.",
+            "b.txt": "Dimanche, quatre roquettes ont frappé Ain al-Asad. Une autre attaque a visé Harir.",
+        },
+    )
     kb = KnowledgeBase(tmp_path / "kb")
     build_into(kb, [folder])
     before = {s for s, _, _, _ in kb.to_dataset().quads((None, RDF.type, KG.Attack, None))}

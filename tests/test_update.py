@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import write_dated_articles
 
 from kg.kb import KnowledgeBase
 from kg.pipeline import build, build_into, remove_from
@@ -54,15 +55,14 @@ def test_update_store_holds_the_file_build(tmp_path: Path) -> None:
 
 
 def test_update_cross_article_merge_happens_on_arrival(tmp_path: Path) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    texts = {
-        "a.txt": "Dimanche, trois roquettes ont visé la base d'Aïn al-Assad.",
-        "b.txt": "Dimanche, quatre roquettes ont frappé Ain al-Asad, selon la coalition.",
-        "c.txt": "Lundi, un drone a visé la base de Harir.",
-    }
-    for name, text in texts.items():
-        (folder / name).write_text(f"published: 2024-01-29\n\n{text}", encoding="utf-8")
+    folder = write_dated_articles(
+        tmp_path / "articles",
+        {
+            "a.txt": "Dimanche, trois roquettes ont visé la base d'Aïn al-Assad.",
+            "b.txt": "Dimanche, quatre roquettes ont frappé Ain al-Asad, selon la coalition.",
+            "c.txt": "Lundi, un drone a visé la base de Harir.",
+        },
+    )
     kb = KnowledgeBase(tmp_path / "kb")
     assert build_into(kb, [folder / "a.txt"]).events == 1
     assert build_into(kb, [folder / "c.txt"]).events == 2
