@@ -8,10 +8,13 @@ at fault and what was expected.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from enum import Enum
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from threading import Thread
+
+E = TypeVar("E", bound=Enum)
 
 
 class KGError(Exception):
@@ -64,3 +67,12 @@ class ValidationFailed(KGError):
     """The data graph does not conform to the shapes."""
 
     exit_code = 1
+
+
+def choice(options: type[E], value: object, what: str) -> E:
+    """``value`` as a member of ``options``, or a UsageError naming ``what`` and the accepted values."""
+    try:
+        return options(value)
+    except ValueError:
+        accepted = ", ".join(str(option.value) for option in options)
+        raise UsageError(f"unknown {what} {value!r}; expected one of: {accepted}") from None

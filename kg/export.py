@@ -29,7 +29,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg import queries, store
-from kg.errors import InputError, UsageError
+from kg.errors import InputError, choice
 
 __all__ = [
     "ENTITY_COLUMNS",
@@ -304,11 +304,7 @@ def serialize(data: Graph, fmt: str) -> str:
 
 
 def _table_format(fmt: str | TableFormat) -> TableFormat:
-    try:
-        return TableFormat(fmt)
-    except ValueError:
-        choices = ", ".join(f.value for f in TableFormat)
-        raise UsageError(f"unknown table format {fmt!r}; expected one of: {choices}") from None
+    return choice(TableFormat, fmt, "table format")
 
 
 def _csv_cell(value: object) -> str:

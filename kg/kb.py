@@ -18,6 +18,7 @@ never to pyoxigraph directly.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import shutil
 from collections.abc import Iterable, Iterator
@@ -275,7 +276,7 @@ class KnowledgeBase:
             vocabulary_quads = (
                 ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), graph_name) for s, p, o in vocabulary
             )
-            quads = _chain(vocabulary_quads, quads)
+            quads = itertools.chain(vocabulary_quads, quads)
         batch: list[ox.Quad] = []
         for quad in _with_default_copies(counted(quads)):
             batch.append(quad)
@@ -352,11 +353,6 @@ def _quad_text(quad: ox.Quad) -> str:
     if isinstance(quad.graph_name, ox.DefaultGraph):
         return triple
     return f"GRAPH {quad.graph_name} {{ {triple} }}"
-
-
-def _chain(*streams: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
-    for stream in streams:
-        yield from stream
 
 
 def remove_knowledge_base(path: Path) -> None:

@@ -47,7 +47,7 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Identifier, Node
 
 from kg import resources
-from kg.errors import QueryError, QueryTimeout, UsageError
+from kg.errors import QueryError, QueryTimeout, UsageError, choice
 from kg.kb import KnowledgeBase
 from kg.ns import KG, KGR, PREFIXES, bind_prefixes, entity_iri, slugify
 
@@ -694,11 +694,7 @@ def format_result(result: QueryResult, fmt: str | ResultFormat, limit: int | Non
     Raises:
         UsageError: unknown format, or a negative limit.
     """
-    try:
-        result_format = ResultFormat(fmt)
-    except ValueError:
-        choices = ", ".join(f.value for f in ResultFormat)
-        raise UsageError(f"unknown result format {fmt!r}; expected one of: {choices}") from None
+    result_format = choice(ResultFormat, fmt, "result format")
     if limit is not None and limit < 0:
         raise UsageError(f"--limit {limit}: expected 0 (all rows) or a positive number of rows")
     rows = result.rows[:limit] if limit else result.rows

@@ -37,7 +37,7 @@ from rdflib.namespace import DCTERMS, OWL, SKOS, XSD
 from rdflib.term import Node
 
 from kg import resources
-from kg.errors import UsageError
+from kg.errors import choice
 from kg.ns import PREFIXES, bind_prefixes
 from kg.store import flatten
 
@@ -181,11 +181,7 @@ def closure(data: Graph, *, engine: Engine | str = Engine.OWLRL, ontology: Graph
 
 
 def _engine(engine: Engine | str) -> Engine:
-    try:
-        return Engine(engine)
-    except ValueError:
-        choices = ", ".join(e.value for e in Engine)
-        raise UsageError(f"unknown reasoning engine {engine!r}; expected one of: {choices}") from None
+    return choice(Engine, engine, "reasoning engine")
 
 
 def _is_useful(triple: Triple, given: Graph, ontology_subjects: set[Node]) -> bool:

@@ -43,7 +43,7 @@ from kg.records import ArticleExtraction, EntityRecord, Event, Incident, Inciden
 from kg.triples import describe_entities, write_article, write_event, write_merged_event, write_report
 
 _ENTITY_PREFIX = str(entity_iri(""))
-_PARENT_LINKS = (KG.partOf, KG.locatedIn)
+_PARENT_LINKS = frozenset(str(link) for link in (KG.partOf, KG.locatedIn))
 
 
 def add(kb: KnowledgeBase, extractions: list[ArticleExtraction]) -> Dataset:
@@ -245,7 +245,7 @@ def _stored_entity(kb: KnowledgeBase, key: str) -> EntityRecord | None:
             kind = value[len(str(KG)) :]
         elif predicate == str(RDFS.label):
             label = value
-        elif predicate in {str(link) for link in _PARENT_LINKS} and value.startswith(_ENTITY_PREFIX):
+        elif predicate in _PARENT_LINKS and value.startswith(_ENTITY_PREFIX):
             parent = value[len(_ENTITY_PREFIX) :]
     if kind is None or label is None:
         return None
