@@ -96,9 +96,6 @@ _DIRECTIONAL = re.compile(
     r"\b(nord|sud|est|ouest|north|south|east|west|northwest|northeast|southwest|southeast)"
     r"(?:-\w+)?\s+(de|d'|du|des|of)\s*(la|l'|le|the)?\s*$"
 )
-_PROJECTILE_EXTRA = frozenset(
-    {"projectile", "projectiles", "rockets", "rocket", "missiles", "drones", "shells"}
-)
 
 
 @dataclass
@@ -153,16 +150,11 @@ class EventExtractor:
         self.time = TimeParser(lexicon)
         self.casualties = CasualtyReader(lexicon)
         self.kinds = lexicon.mapping("kinds")
-        self.projectile_words = {k for k in self.kinds if " " not in k} | _PROJECTILE_EXTRA
-        self.projectile_words -= {
-            "tir",
-            "salve",
-            "bombardement",
-            "assaut",
-            "fusillade",
-            "embuscade",
-            "kamikaze",
-        }
+        # a number before one of these counts projectiles ("quatre roquettes"); attack nouns that are not
+        # things fired ("deux assauts") are left out
+        self.projectile_words = (
+            {k for k in self.kinds if " " not in k} | lexicon.words("numbers", "projectile_nouns")
+        ) - lexicon.words("numbers", "not_projectile_nouns")
         self.multiword_kinds = sorted((k for k in self.kinds if " " in k), key=len, reverse=True)
         self.trigger_nouns = lexicon.words("triggers", "nouns")
         # verbs that report an attack on their own (generic ones like "toucher" need a weapon word)
