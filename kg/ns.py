@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 from rdflib import Namespace, URIRef
 from rdflib.namespace import DefinedNamespace
@@ -136,8 +137,11 @@ def bind_prefixes(graph) -> None:
     graph.bind("dcterms", "http://purl.org/dc/terms/")
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """Case-, accent- and punctuation-insensitive key for names.
+
+    Cached: it runs on every token of every article, and words repeat.
 
     >>> fold("Aïn al-Assad")
     'ain al assad'

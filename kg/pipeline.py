@@ -26,7 +26,7 @@ from kg.nlp import load_pipeline
 from kg.ns import GAZETTEER_GRAPH, KG
 from kg.parallel import extract_parallel
 from kg.records import ArticleExtraction, ExtractionFailure
-from kg.triples import to_dataset
+from kg.triples import new_dataset, write_article, write_merged
 
 if TYPE_CHECKING:
     from kg.validate import Report
@@ -294,8 +294,13 @@ def build(
     if on_start is not None:
         on_start(len(articles))
     stream = extract_parallel(articles, workers=workers, dask=dask, progress=progress)
-    extractions = list(without_failures(stream, skipped, strict))
+    dataset = new_dataset()
+    extractions = []
+    for extraction in without_failures(stream, skipped, strict):
+        # an article's own graph depends on it alone: written while workers extract the next ones
+        write_article(dataset, extraction)
+        extractions.append(extraction)
     if not extractions:
         raise ArticleError("no article could be extracted: " + "; ".join(skipped[:3]))
-    dataset = to_dataset(merge(extractions))
+    write_merged(dataset, merge(extractions))
     return BuildResult.of_dataset(dataset, extractions, skipped, time.perf_counter() - started)

@@ -11,7 +11,7 @@ removable; no blank nodes, so any SPARQL store can hold the result.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 
 from rdflib import RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS
@@ -65,16 +65,22 @@ def _add_date(graph: Graph, subject: URIRef, value: ResolvedDate | None) -> None
         graph.add((subject, KG.datePrecision, _PRECISION_UNITS[value.precision]))
 
 
+@lru_cache(maxsize=1 << 14)
+def _offset(value: int) -> Literal:
+    """Offsets repeat across mentions and articles; building an rdflib Literal is not cheap."""
+    return Literal(value)
+
+
 def _mention(graph: Graph, article: Article, start: int, end: int, sentence: Sentence) -> URIRef:
     """A span of an article with its evidence sentence and offsets."""
     node = mention_iri(article.id, start, end)
     graph.add((node, RDF.type, KG.Mention))
     graph.add((node, KG.inArticle, article_iri(article.id)))
     graph.add((node, KG.evidenceText, Literal(sentence.text)))
-    graph.add((node, KG.startChar, Literal(start)))
-    graph.add((node, KG.endChar, Literal(end)))
-    graph.add((node, KG.sentenceStart, Literal(sentence.start)))
-    graph.add((node, KG.sentenceEnd, Literal(sentence.end)))
+    graph.add((node, KG.startChar, _offset(start)))
+    graph.add((node, KG.endChar, _offset(end)))
+    graph.add((node, KG.sentenceStart, _offset(sentence.start)))
+    graph.add((node, KG.sentenceEnd, _offset(sentence.end)))
     return node
 
 
@@ -256,14 +262,28 @@ def write_event(dataset: Dataset, event: Event, extractions: Mapping[str, Articl
     return node
 
 
-def to_dataset(merged: MergedGraphInput) -> Dataset:
-    """The knowledge graph of a build as an rdflib Dataset (named graph per article)."""
+def new_dataset() -> Dataset:
+    """An empty Dataset with the project prefixes bound."""
     dataset = Dataset()
     bind_prefixes(dataset)
+    return dataset
+
+
+def write_merged(dataset: Dataset, merged: MergedGraphInput) -> None:
+    """What the merge decided: events (with each source's report) and the entities' descriptions.
+
+    The articles' own graphs (``write_article``) must already be in ``dataset``.
+    """
     by_id = {extraction.article.id: extraction for extraction in merged.extractions}
-    for extraction in merged.extractions:
-        write_article(dataset, extraction)
     for event in merged.events:
         write_event(dataset, event, by_id)
     describe_entities(dataset, merged.entities)
+
+
+def to_dataset(merged: MergedGraphInput) -> Dataset:
+    """The knowledge graph of a build as an rdflib Dataset (named graph per article)."""
+    dataset = new_dataset()
+    for extraction in merged.extractions:
+        write_article(dataset, extraction)
+    write_merged(dataset, merged)
     return dataset

@@ -12,6 +12,7 @@ from __future__ import annotations
 from spacy.tokens import Span, Token
 
 from kg.extractors.numbers import parse_number
+from kg.extractors.tokens import token_table
 from kg.lexicon import Lexicon
 
 _AUX = frozenset(
@@ -65,14 +66,16 @@ class CasualtyReader:
         """(killed, injured) stated in ``span``; ``person_tokens`` are token indices of Person mentions."""
         killed: int | None = None
         injured: int | None = None
-        for token in span:
-            word = token.lower_
-            is_killed = word in self.killed_words or token.lemma_ in self.killed_verbs
-            is_injured = word in self.injured_words or token.lemma_ == "blesser" or word in self.injured_nouns
+        table = token_table(span.doc)
+        for position in range(span.start, span.end):
+            word, lemma = table.lower[position], table.lemma[position]
+            is_killed = word in self.killed_words or lemma in self.killed_verbs
+            is_injured = word in self.injured_words or lemma == "blesser" or word in self.injured_nouns
             is_casualty = word in self.casualty_nouns
             if not (is_killed or is_injured or is_casualty or word in self.assassination):
                 continue
-            clause = " ".join(t.lower_ for t in span.doc[max(span.start, token.i - 8) : token.i])
+            token = span.doc[position]
+            clause = " ".join(table.lower[max(span.start, position - 8) : position])
             if any(marker in f" {clause} " for marker in self.unknown_markers):
                 continue  # "on ne sait pas si l'attaque a fait des victimes"
             if self._negated(span, token):

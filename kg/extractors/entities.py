@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc, Span, Token
 
+from kg.extractors.tokens import token_table
 from kg.gazetteer import PLACE_KINDS, TARGET_KINDS, Entry, GazetteerIndex, fold
 from kg.lexicon import Lexicon
 from kg.nlp import GAZETTEER_SPANS, NESTED_SPANS
@@ -165,7 +166,7 @@ class EntityExtractor:
         French puts the name after the head ("la base de X"); English also before it ("the X base").
         """
         results = []
-        lowers = [t.lower_ for t in doc]
+        lowers = token_table(doc).lower
         i = 0
         while i < len(doc):
             for words, kind in self.heads_by_first.get(lowers[i], ()):
@@ -329,8 +330,9 @@ class EntityExtractor:
         if entry is None:
             return []
         hits = self._collectives_sponsor_first(doc, entry)
-        for i, token in enumerate(doc):
-            if token.lower_ not in self.collective_nouns:
+        lower = token_table(doc).lower
+        for i, word in enumerate(lower):
+            if word not in self.collective_nouns:
                 continue
             window = doc[i + 1 : min(len(doc), i + 9)]
             for k, t in enumerate(window):
@@ -353,20 +355,22 @@ class EntityExtractor:
     def _collectives_sponsor_first(self, doc: Doc, entry: Entry) -> list[_Found]:
         """English order: "Iran-backed (militant) groups", "pro-Iranian militias"."""
         hits = []
-        for i, token in enumerate(doc):
+        table = token_table(doc)
+        lower = table.lower
+        for i, word in enumerate(lower):
             if (
-                token.lower_ in self.collective_sponsor
-                and i + 2 < len(doc)
-                and doc[i + 1].text == "-"
-                and (doc[i + 2].lower_ in self.collective_links)
+                word in self.collective_sponsor
+                and i + 2 < len(lower)
+                and table.text[i + 1] == "-"
+                and (lower[i + 2] in self.collective_links)
             ):
                 start, after = i, i + 3
-            elif token.lower_ in self.collective_adjectives:
+            elif word in self.collective_adjectives:
                 start, after = i, i + 1
             else:
                 continue
-            for k in range(after, min(len(doc), after + 3)):
-                if doc[k].lower_ in self.collective_nouns:
+            for k in range(after, min(len(lower), after + 3)):
+                if lower[k] in self.collective_nouns:
                     hits.append(
                         _Found(start, k + 1, entry.slug, self._record(entry, doc[start : k + 1].text))
                     )
@@ -413,11 +417,12 @@ class EntityExtractor:
             key=lambda f: f.start,
         )
         hits = []
-        for i, token in enumerate(doc):
-            kind = self.facility_heads.get(token.lower_) or (
-                "ArmedGroup" if token.lower_ in self.group_reference_heads else None
+        lower = token_table(doc).lower
+        for i, word in enumerate(lower):
+            kind = self.facility_heads.get(word) or (
+                "ArmedGroup" if word in self.group_reference_heads else None
             )
-            if kind is None or taken[i] or i == 0 or doc[i - 1].lower_ not in self.definite:
+            if kind is None or taken[i] or i == 0 or lower[i - 1] not in self.definite:
                 continue
             nxt = doc[i + 1] if i + 1 < len(doc) else None
             if nxt is not None and (nxt.lower_ in _CONNECTORS or _is_name_token(nxt)):
@@ -446,7 +451,7 @@ class EntityExtractor:
     # -- "le Premier ministre Mustafa al-Kadhimi" ------------------------------------------------------
     def _titled_persons(self, doc: Doc, gaz: list[Span]) -> list[_Found]:
         hits = []
-        lowers = [t.lower_ for t in doc]
+        lowers = token_table(doc).lower
         for i in range(len(doc)):
             for words, _ in self.titles_by_first.get(lowers[i], ()):
                 n = len(words)

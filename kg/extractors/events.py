@@ -31,6 +31,7 @@ from kg.extractors.dates import (
     resolve,
 )
 from kg.extractors.numbers import parse_number
+from kg.extractors.tokens import token_table
 from kg.gazetteer import PLACE_KINDS, TARGET_KINDS, GazetteerIndex
 from kg.lexicon import Lexicon
 from kg.ns import entity_iri
@@ -87,6 +88,7 @@ _CLITICS = frozenset(
         "repeatedly",
     }
 )
+_NUMBER_CACHE_SIZE = 200_000
 _PLURAL_DETERMINERS = frozenset({"les", "ces", "des", "the", "these", "those"})
 _INDEFINITE = frozenset({"une", "un", "a", "an"})
 _ACTOR_KINDS = frozenset({"ArmedGroup", "State", "Country", "Organization", "Person"})
@@ -148,6 +150,7 @@ class EventExtractor:
         self.lexicon = lexicon
         self.index = index
         self.time = TimeParser(lexicon)
+        self._number_cache: dict[str, int | None] = {}  # token text -> its value as a number, if any
         self.casualties = CasualtyReader(lexicon)
         self.kinds = lexicon.mapping("kinds")
         # a number before one of these counts projectiles ("quatre roquettes"); attack nouns that are not
@@ -185,6 +188,7 @@ class EventExtractor:
         self.claim_stems = tuple(rel.get("claim_stems", [])) or ("\x00",)
         self.accuse_stems: dict[str, str] = rel.get("accuse_stems", {})
         self.accuse_verbs = frozenset(rel.get("accuse_verbs", []))
+        self.claim_or_accuse_verbs = self.claim_verbs | self.accuse_verbs
         self.accuse_complements = {k: frozenset(v) for k, v in rel.get("accuse_complements", {}).items()}
         self.negations = frozenset(rel.get("negations", []))
         self.modality = frozenset(rel.get("modality", [])) - {"si", "risque"}
@@ -283,32 +287,33 @@ class EventExtractor:
     # -- segmentation -------------------------------------------------------------------------------
     def _segments(self, sentence: Span) -> list[tuple[int, int]]:
         """Cut a sentence before each further attack noun introduced as a new referent."""
+        lower = token_table(sentence.doc).lower
         cuts = [sentence.start]
         seen_noun = False  # an attack noun ("attaque", "frappe") already in the sentence
         seen_attack = False  # any attack or weapon word already in the sentence
-        for token in sentence:
-            if token.lower_ not in _SPLIT_NOUNS:
+        for i in range(sentence.start, sentence.end):
+            word = lower[i]
+            if word not in _SPLIT_NOUNS:
                 # "..., tandis qu'un drone a frappé la base de X": a weapon after a clause connector
-                before = [t.lower_ for t in sentence.doc[max(sentence.start, token.i - 3) : token.i]]
-                if (
-                    seen_attack
-                    and self.kinds.get(token.lower_)
-                    and any(w in self.clause_connectors for w in before)
-                    and any(w in ("un", "une", "qu'un", "qu'une", "a", "an") for w in before)
-                ):
-                    first = next(k for k, w in enumerate(before) if w in self.clause_connectors)
-                    cuts.append(max(token.i - len(before) + first, cuts[-1] + 1))
-                seen_attack = seen_attack or bool(self.kinds.get(token.lower_))
+                kind = self.kinds.get(word)
+                if seen_attack and kind:
+                    before = lower[max(sentence.start, i - 3) : i]
+                    if any(w in self.clause_connectors for w in before) and any(
+                        w in ("un", "une", "qu'un", "qu'une", "a", "an") for w in before
+                    ):
+                        first = next(k for k, w in enumerate(before) if w in self.clause_connectors)
+                        cuts.append(max(i - len(before) + first, cuts[-1] + 1))
+                seen_attack = seen_attack or bool(kind)
                 continue
             if seen_noun:
-                before = [t.lower_ for t in sentence.doc[max(sentence.start, token.i - 3) : token.i]]
+                before = lower[max(sentence.start, i - 3) : i]
                 indefinite = any(w in ("une", "un", "d'un", "d'une", "a", "an") for w in before)
                 # "en représailles à l'assassinat", "après l'attaque": a connector introduces another incident
                 connected = before[-2:] == ["à", "l'"] or any(w in self.cut_connectors for w in before)
                 if indefinite or connected:
                     # start the new segment at its determiner or connector
                     first = next((k for k, w in enumerate(before) if w in self.cut_connectors), None)
-                    cut = token.i - len(before) + first if first is not None else token.i - 1
+                    cut = i - len(before) + first if first is not None else i - 1
                     cuts.append(max(cut, cuts[-1] + 1))
             seen_noun = seen_attack = True
         cuts.append(sentence.end)
@@ -318,17 +323,20 @@ class EventExtractor:
     def _read(
         self, span: Span, sentence: int, token_key: dict[int, str], entities: dict[str, EntityRecord]
     ) -> SegmentFacts:
-        doc = span.doc
+        table = token_table(span.doc)
+        lower, lemmas = table.lower, table.lemma_lower
+        positions = range(span.start, span.end)
         facts = SegmentFacts(sentence, span.start, span.end)
-        lowered = " " + " ".join(t.lower_ for t in span) + " "
+        words_in_order = lower[span.start : span.end]
+        lowered = " " + " ".join(words_in_order) + " "
         # kinds and triggers
         for phrase in self.multiword_kinds:
             if f" {phrase} " in lowered:
                 facts.kinds.add(self.kinds[phrase])
                 facts.trigger = True
         first_trigger = None
-        for token in span:
-            word, lemma = token.lower_, token.lemma_.lower()
+        for i in positions:
+            word, lemma = lower[i], lemmas[i]
             kind = self.kinds.get(word) or self.kinds.get(lemma)
             if kind and not word.startswith("anti"):
                 facts.kinds.add(kind)
@@ -340,33 +348,33 @@ class EventExtractor:
                 or word in self.strong_verbs
             ):
                 facts.trigger = True
-                first_trigger = token.i if first_trigger is None else first_trigger
+                first_trigger = i if first_trigger is None else first_trigger
             if word in self.foiled or lemma in self.foiled:
                 facts.foiled = True
                 facts.trigger = True
         # "un lance-roquettes a été découvert": a launcher found before firing is a foiled attack
-        words = {t.lower_ for t in span}
+        words = set(words_in_order)
         if words & self.foiled_objects and words & self.found_words and not words & self.fired_words:
             facts.foiled = True
             facts.trigger = True
         # markers
-        for token in span:
-            lemma = token.lemma_.lower()
-            if (lemma in self.modality or token.lower_ in self.modality) and (
-                first_trigger is None or token.i < first_trigger
+        for i in positions:
+            word, lemma = lower[i], lemmas[i]
+            if (lemma in self.modality or word in self.modality) and (
+                first_trigger is None or i < first_trigger
             ):
                 facts.modal = True
             if (
-                token.lower_ in _SPLIT_NOUNS
-                or token.lower_ in self.trigger_nouns
-                or token.lower_.removesuffix("s") in self.facility_heads
+                word in _SPLIT_NOUNS
+                or word in self.trigger_nouns
+                or word.removesuffix("s") in self.facility_heads
             ):
-                window = [t.lower_ for t in doc[max(span.start, token.i - 2) : token.i]]
+                window = lower[max(span.start, i - 2) : i]
                 if any(w in self.new_incident for w in window):
                     facts.new_marker = True
                 # "l'attaque", "cette frappe", "les roquettes" point back; "les attaques" is a series,
                 # "les deux attaques" points back to the last two incidents
-                plural_attack = token.lower_ in _SPLIT_NOUNS and token.lower_.endswith("s")
+                plural_attack = word in _SPLIT_NOUNS and word.endswith("s")
                 if plural_attack and len(window) == 2 and window[0] in self.anaphora:
                     count = parse_number(window[1], self.lexicon) or (
                         2 if window[1] in ("deux", "both") else 0
@@ -379,11 +387,11 @@ class EventExtractor:
                 if (
                     window
                     and window[-1] in self.anaphora
-                    and token.lower_ not in self.facility_heads
+                    and word not in self.facility_heads
                     and not (plural_attack)
                 ):
                     facts.anaphoric = True
-                    if not token.lower_.endswith(("s", "x")) and window[-1] not in _PLURAL_DETERMINERS:
+                    if not word.endswith(("s", "x")) and window[-1] not in _PLURAL_DETERMINERS:
                         facts.singular_reference = True  # "l'attaque", "cette frappe": one incident
                 if window and (len(window) == 2 or window[-1] not in self.anaphora):
                     count = parse_number(window[-1], self.lexicon)
@@ -391,7 +399,7 @@ class EventExtractor:
                         facts.headline_count = count  # "deux bases visées", "two attacks"
         # "a répondu par des frappes de représailles" is a new incident; "en représailles à l'attaque X"
         # (the connector opening the segment) points back to an earlier one
-        retaliation = next((t.i for t in span if t.lower_.startswith(("représailles", "retaliat"))), None)
+        retaliation = next((i for i in positions if lower[i].startswith(("représailles", "retaliat"))), None)
         if retaliation is not None and first_trigger is not None and retaliation > first_trigger:
             facts.new_marker = True
         if any(f" {p} " in lowered for p in self.anaphoric_phrases):
@@ -417,14 +425,16 @@ class EventExtractor:
         self, span: Span, facts: SegmentFacts, token_key: dict[int, str], entities: dict[str, EntityRecord]
     ) -> None:
         doc = span.doc
+        table = token_table(doc)
         seen: set[str] = set()
         kill_context = any(
-            t.lemma_ in ("tuer", "assassiner", "kill") or t.lower_ in ("assassinat", "assassination")
-            for t in span
+            table.lemma[i] in ("tuer", "assassiner", "kill")
+            or table.lower[i] in ("assassinat", "assassination")
+            for i in range(span.start, span.end)
         )
         used_markers: set[int] = set()
         # "en réponse aux massacres à Gaza": places after a motive are not where the attack happened
-        lowered = [t.lower_ for t in span]
+        lowered = table.lower[span.start : span.end]
         motive = next(
             (
                 span.start + k
@@ -443,9 +453,9 @@ class EventExtractor:
             while j < span.end and token_key.get(j) == key:
                 j += 1
             record = entities.get(key)
-            before = " ".join(t.lower_ for t in doc[max(span.start, i - 4) : i])
-            aimed = self._aimed_at(doc, span.start, i)
             if record and key not in seen:
+                before = " ".join(table.lower[max(span.start, i - 4) : i])
+                aimed = self._aimed_at(doc, span.start, i)
                 seen.add(key)
                 marker = self._launch_marker(doc, span.start, i)
                 if (
@@ -473,25 +483,28 @@ class EventExtractor:
 
     def _launch_marker(self, doc: Doc, start: int, i: int) -> int | None:
         """Index of a launch marker ("depuis", "from") shortly before token ``i`` in the same clause."""
+        table = token_table(doc)
         for k in range(i - 1, max(start, i - 10) - 1, -1):
-            token = doc[k]
-            if token.text in (".", ";", ":") or token.lower_ in ("et", "and", "tandis", "while"):
+            word = table.lower[k]
+            if table.text[k] in (".", ";", ":") or word in ("et", "and", "tandis", "while"):
                 return None
-            if token.lower_ in self.launch_markers:
+            if word in self.launch_markers:
                 return k
         return None
 
     def _aimed_at(self, doc: Doc, start: int, i: int) -> bool:
         """The mention at token ``i`` follows a targeting word ("contre", "visant", "en direction de")."""
-        window = doc[max(start, i - 6) : i]
-        for k, token in enumerate(window):
+        table = token_table(doc)
+        for k in range(max(start, i - 6), i):
+            word = table.lower[k]
             if (
-                token.lower_ in self.target_markers
-                or token.lower_ in self.target_verbs
-                or (token.lemma_.lower() in self.target_verbs)
+                word in self.target_markers
+                or word in self.target_verbs
+                or table.lemma_lower[k] in self.target_verbs
             ):
-                between = window[k + 1 :]
-                return not any(t.pos_ in ("VERB", "AUX") or t.text in (".", ";") for t in between)
+                return not any(
+                    table.pos[j] in ("VERB", "AUX") or table.text[j] in (".", ";") for j in range(k + 1, i)
+                )
         return False
 
     def _read_dates(self, span: Span, facts: SegmentFacts) -> None:
@@ -524,69 +537,82 @@ class EventExtractor:
     def _read_counts(
         self, span: Span, facts: SegmentFacts, token_key: dict[int, str], entities: dict[str, EntityRecord]
     ) -> None:
-        doc = span.doc
+        table = token_table(span.doc)
+        lower, lemmas = table.lower, table.lemma_lower
+        numbers = self._numbers(span.doc)
         projectile_words = self.projectile_words
-        for token in span:
-            value = parse_number(token.text, self.lexicon)
-            if value is None or token.i + 1 >= span.end:
+        for i in range(span.start, span.end - 1):
+            value = numbers[i]
+            if value is None:
                 continue
-            for k in range(token.i + 1, min(span.end, token.i + 3)):
-                nxt = doc[k]
-                if nxt.lower_ in projectile_words or nxt.lemma_.lower() in projectile_words:
+            for k in range(i + 1, min(span.end, i + 3)):
+                if lower[k] in projectile_words or lemmas[k] in projectile_words:
                     facts.projectiles = max(facts.projectiles or 0, value)
                     break
-                if nxt.pos_ not in ("ADJ",):
+                if table.pos[k] not in ("ADJ",):
                     break
         persons = {i for i, key in token_key.items() if entities.get(key) and entities[key].kind == "Person"}
         facts.killed, facts.injured = self.casualties.read(span, persons)
-        for token in span:
-            word = token.lower_
-            negated = any(
-                t.lower_ in ("pas", "ne", "n'", "not") for t in doc[max(span.start, token.i - 3) : token.i]
-            )
-            two_words = f"{word} {doc[token.i + 1].lower_}" if token.i + 1 < span.end else word
-            reflexive = token.i > span.start and doc[token.i - 1].lower_ in self.not_intercepted
-            if (word in self.intercepted or two_words in self.intercepted) and not negated and not reflexive:
-                facts.intercepted = True
-            if token.lemma_.lower() in ("intercepter", "intercept") and token.i > span.start:
-                helper = doc[max(span.start, token.i - 3) : token.i]
-                if any(
-                    t.lemma_.lower() in self.intercept_success for t in helper if t.lower_ != token.lower_
-                ):
+        for i in range(span.start, span.end):
+            word = lower[i]
+            two_words = f"{word} {lower[i + 1]}" if i + 1 < span.end else word
+            if word in self.intercepted or two_words in self.intercepted:
+                negated = any(w in ("pas", "ne", "n'", "not") for w in lower[max(span.start, i - 3) : i])
+                reflexive = i > span.start and lower[i - 1] in self.not_intercepted
+                if not negated and not reflexive:
                     facts.intercepted = True
+            if lemmas[i] in ("intercepter", "intercept") and i > span.start:
+                helper = range(max(span.start, i - 3), i)
+                if any(lemmas[k] in self.intercept_success for k in helper if lower[k] != word):
+                    facts.intercepted = True
+
+    def _numbers(self, doc: Doc) -> list[int | None]:
+        """The value of each token read as a number ("quatre", "12"), computed once per Doc."""
+        numbers = doc.user_data.get("kg.numbers")
+        if numbers is None:
+            cache = self._number_cache
+            if len(cache) > _NUMBER_CACHE_SIZE:
+                cache.clear()  # a long-running process meets ever new words
+            numbers = []
+            for text in token_table(doc).text:
+                if text not in cache:
+                    cache[text] = parse_number(text, self.lexicon)
+                numbers.append(cache[text])
+            doc.user_data["kg.numbers"] = numbers
+        return numbers
 
     def _read_relations(
         self, span: Span, facts: SegmentFacts, token_key: dict[int, str], entities: dict[str, EntityRecord]
     ) -> None:
         doc = span.doc
+        table = token_table(doc)
+        lower = table.lower
 
         def kind_of(i: int) -> str | None:
             key = token_key.get(i)
             return entities[key].kind if key and key in entities else None
 
         def negated(i: int) -> bool:
-            clause = [t.lower_ for t in doc[max(span.start, i - 5) : i]]
-            return any(w in self.negations for w in clause) or (
-                i + 1 < span.end and doc[i + 1].lower_ == "pas"
-            )
+            clause = lower[max(span.start, i - 5) : i]
+            return any(w in self.negations for w in clause) or (i + 1 < span.end and lower[i + 1] == "pas")
 
-        for token in span:
-            lemma = token.lemma_.lower()
-            verb = lemma if lemma in self.claim_verbs | self.accuse_verbs else token.lower_
-            stem = next((s for s in self.accuse_stems if token.lower_.startswith(s)), None)
+        for position in range(span.start, span.end):
+            word, lemma = lower[position], table.lemma_lower[position]
+            verb = lemma if lemma in self.claim_or_accuse_verbs else word
+            stem = next((s for s in self.accuse_stems if word.startswith(s)), None)
             if stem is not None and verb not in self.accuse_verbs:
                 verb = self.accuse_stems[stem]  # an inflected form the lemmatizer missed ("impute", "blâmé")
-            if verb in self.claim_verbs or token.lower_.startswith(self.claim_stems):
-                if negated(token.i):
+            if verb in self.claim_verbs or word.startswith(self.claim_stems):
+                if negated(position):
                     continue
-                before = [token_key[i] for i in range(span.start, token.i) if kind_of(i) in _GROUP_KINDS]
+                before = [token_key[i] for i in range(span.start, position) if kind_of(i) in _GROUP_KINDS]
                 after = []
                 # passive: "revendiquées sur Telegram par la Résistance islamique", "claimed by"
                 agent = next(
                     (
                         i
-                        for i in range(token.i + 1, min(span.end, token.i + 6))
-                        if doc[i].lower_ in ("par", "by")
+                        for i in range(position + 1, min(span.end, position + 6))
+                        if lower[i] in ("par", "by")
                     ),
                     None,
                 )
@@ -601,16 +627,16 @@ class EventExtractor:
                     facts.claimed_by.append(key)
             elif verb in self.accuse_verbs:
                 complement = self.accuse_complements.get(verb)
-                tail = [t.lower_ for t in doc[token.i + 1 : min(span.end, token.i + 5)]]
+                tail = lower[position + 1 : min(span.end, position + 5)]
                 if complement and not any(w in complement for w in tail):
                     continue
                 if verb in ("attribuer", "imputer") and not any(w in ("à", "aux", "au") for w in tail):
                     continue
-                if negated(token.i):
+                if negated(position):
                     continue
-                self._read_blame(span, token.i, facts, token_key, kind_of)
-            elif lemma in self.perpetrator_verbs and not negated(token.i) and token.pos_ == "VERB":
-                for child in token.children:
+                self._read_blame(span, position, facts, token_key, kind_of)
+            elif lemma in self.perpetrator_verbs and not negated(position) and table.pos[position] == "VERB":
+                for child in doc[position].children:
                     if child.dep_.startswith("nsubj") and kind_of(child.i) in (
                         "State",
                         "Country",
@@ -628,31 +654,31 @@ class EventExtractor:
 
     def _read_self_claims(self, span: Span, facts: SegmentFacts, token_key: dict[int, str], kind_of) -> None:
         """A group saying it struck ("X a annoncé avoir visé", "X said it had targeted") claims the attack."""
-        doc = span.doc
-        for token in span:
-            if token.lower_ not in self.self_report_verbs:
+        table = token_table(span.doc)
+        lower, lemmas = table.lower, table.lemma_lower
+        for position in range(span.start, span.end):
+            if lower[position] not in self.self_report_verbs:
                 continue
-            nxt = [t for t in doc[token.i + 1 : min(span.end, token.i + 4)]]
             if not any(
-                t.lower_ in self.target_verbs
-                or t.lemma_.lower() in self.target_verbs
-                or t.lower_ in self.perpetrator_verbs
-                or t.lemma_.lower() in self.perpetrator_verbs
-                for t in nxt
+                lower[k] in self.target_verbs
+                or lemmas[k] in self.target_verbs
+                or lower[k] in self.perpetrator_verbs
+                or lemmas[k] in self.perpetrator_verbs
+                for k in range(position + 1, min(span.end, position + 4))
             ):
                 continue
             # the group must be the one speaking: "X a annoncé ... avoir visé", not "accusé X d'avoir attaqué"
             speech = next(
                 (
-                    t.i
-                    for t in doc[span.start : token.i]
-                    if t.lemma_.lower() in self.reporting_verbs or t.lower_ in self.reporting_verbs
+                    k
+                    for k in range(span.start, position)
+                    if lemmas[k] in self.reporting_verbs or lower[k] in self.reporting_verbs
                 ),
                 None,
             )
             if speech is None or any(
-                t.lemma_.lower() in self.accuse_verbs or t.lower_.startswith(tuple(self.accuse_stems))
-                for t in doc[span.start : token.i]
+                lemmas[k] in self.accuse_verbs or lower[k].startswith(tuple(self.accuse_stems))
+                for k in range(span.start, position)
             ):
                 continue
             groups = [token_key[i] for i in range(span.start, speech) if kind_of(i) in _GROUP_KINDS]
@@ -661,18 +687,18 @@ class EventExtractor:
 
     def _perpetrators_by_adjective(self, span: Span) -> list[str]:
         """ "frappes américaines", "l'aviation américaine", "a US drone strike": the state that struck."""
-        doc = span.doc
+        lower = token_table(span.doc).lower
         found = []
-        for token in span:
-            state = self.perpetrator_adjectives.get(token.lower_)
+        for position in range(span.start, span.end):
+            state = self.perpetrator_adjectives.get(lower[position])
             if state is None:
                 continue
             # French puts the adjective after the noun ("frappe américaine"), English before ("US strike")
             if self.adjective_after_noun:
-                near = doc[max(span.start, token.i - 3) : token.i]
+                near = lower[max(span.start, position - 3) : position]
             else:
-                near = doc[token.i + 1 : min(span.end, token.i + 3)]
-            if any(t.lower_ in self.strike_nouns for t in near):
+                near = lower[position + 1 : min(span.end, position + 3)]
+            if any(w in self.strike_nouns for w in near):
                 found.append(state)
         return found
 
@@ -681,15 +707,16 @@ class EventExtractor:
         doc = span.doc
         if doc.has_annotation("DEP"):
             return []
+        table = token_table(doc)
         found = []
-        for token in span:
-            if token.lower_ not in self.perpetrator_verbs:
+        for position in range(span.start, span.end):
+            if table.lower[position] not in self.perpetrator_verbs:
                 continue
-            for k in range(token.i - 1, max(span.start, token.i - 4) - 1, -1):
+            for k in range(position - 1, max(span.start, position - 4) - 1, -1):
                 if kind_of(k) in ("Country", "State"):
                     found.append(token_key[k])
                     break
-                if doc[k].is_punct:
+                if table.is_punct[k]:
                     break
         return found
 
@@ -1028,7 +1055,4 @@ class EventExtractor:
 
 def _doc_text(doc: Doc) -> str:
     """The Doc's text, joined once per Doc (``Doc.text`` joins every token on each call)."""
-    text = doc.user_data.get("kg_text")
-    if text is None:
-        text = doc.user_data["kg_text"] = doc.text
-    return text
+    return token_table(doc).doc_text
