@@ -30,6 +30,7 @@ from rdflib.term import Node
 
 from kg import queries, store
 from kg.errors import InputError, choice
+from kg.kb import KnowledgeBase
 
 __all__ = [
     "ENTITY_COLUMNS",
@@ -76,7 +77,15 @@ class TableFormat(StrEnum):
 # ---------------------------------------------------------------- events
 
 
-def events_table(data: Graph) -> list[dict[str, object]]:
+def _run(data: Graph | KnowledgeBase, name: str) -> queries.QueryResult:
+    """A stored query over a graph (rdflib, with the ontology vocabulary) or a knowledge base (Oxigraph)."""
+    query = queries.load_query(name)
+    if isinstance(data, KnowledgeBase):
+        return queries.run_on_store(data, query)  # the store holds the vocabulary in its own graph
+    return queries.run(data, query)
+
+
+def events_table(data: Graph | KnowledgeBase) -> list[dict[str, object]]:
     """One dict per attack, shaped as ``EXPORT_FORMAT.md`` describes, from ``queries/events.rq``.
 
     Lists are sorted; a place or actor is named by its English label (any
@@ -88,7 +97,7 @@ def events_table(data: Graph) -> list[dict[str, object]]:
     Raises:
         InputError: an attack kind or status has no ``skos:notation``.
     """
-    result = queries.run(data, queries.load_query("events"))  # joined with the ontology codes
+    result = _run(data, "events")  # joined with the ontology codes
     fields: dict[str, dict[str, list[dict[str, Node | None]]]] = defaultdict(lambda: defaultdict(list))
     for row in result.rows:
         fields[str(row["event"])][str(row["field"])].append(row)
@@ -168,7 +177,7 @@ def _evidence(rows: list[dict[str, Node | None]]) -> list[str]:
 # ---------------------------------------------------------------- entities
 
 
-def entities_table(data: Graph) -> list[dict[str, object]]:
+def entities_table(data: Graph | KnowledgeBase) -> list[dict[str, object]]:
     """One dict per actor or place, shaped as ``EXPORT_FORMAT.md`` describes, from ``queries/entities.rq``.
 
     ``type`` is the export type of the entity's most specific classes (a
@@ -179,7 +188,7 @@ def entities_table(data: Graph) -> list[dict[str, object]]:
     (empty for gazetteer places only pulled in as ancestors). Entities are
     sorted by type, then label, then IRI.
     """
-    result = queries.run(data, queries.load_query("entities"))  # joined with the class tree
+    result = _run(data, "entities")  # joined with the class tree
     fields: dict[str, dict[str, list[Node]]] = defaultdict(lambda: defaultdict(list))
     for row in result.rows:
         value = row["value"]

@@ -334,7 +334,14 @@ class KnowledgeBase:
             return ["ask"], [{"ask": Literal(result)}]
         if isinstance(result, ox.QuerySolutions):
             names = [variable.value for variable in result.variables]
-            rows = [{name: _from_ox(solution[name]) for name in names} for solution in result]
+            converted: dict[object, Identifier | None] = {}  # long tables repeat their terms
+
+            def term(value: object) -> Identifier | None:
+                if value not in converted:
+                    converted[value] = _from_ox(value)
+                return converted[value]
+
+            rows = [{name: term(solution[name]) for name in names} for solution in result]
             return names, rows
         names = ["subject", "predicate", "object"]
         triples = sorted(

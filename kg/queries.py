@@ -509,9 +509,84 @@ def run_on_store(kb: KnowledgeBase, query: StoredQuery, params: dict[str, str] |
     so results match ``run(..., with_ontology=True)`` on the same graph.
     """
     bindings = bind_params(query, params)
-    _prepare(query.text, str(query.path or query.name))  # same syntax errors and update refusal as run()
-    names, rows = kb.select(with_values(query.text, bindings))
-    return QueryResult(names, rows)
+    prepared = _prepare(query.text, str(query.path or query.name))  # same errors and refusals as run()
+    text, order = client_side_order(query.text)
+    projected = {str(v) for v in prepared.algebra.get("PV") or ()}
+    if prepared.algebra.name != "SelectQuery" or any(name not in projected for name, _ in order):
+        text, order = query.text, []  # ordered by a variable the rows do not carry: the store sorts
+    names, rows = kb.select(with_values(text, bindings))
+    return QueryResult(names, sort_rows(rows, order) if order else rows)
+
+
+# ``ORDER BY ?a DESC(?b)`` closing a query: plain variables only (no expressions, no LIMIT after it).
+_FINAL_ORDER = re.compile(
+    r"\bORDER\s+BY((?:\s*(?:(?:ASC|DESC)\s*\(\s*[?$]\w+\s*\)|[?$]\w+))+)\s*$", re.IGNORECASE
+)
+_ORDER_KEY = re.compile(r"(ASC|DESC)?\s*\(?\s*[?$](\w+)\s*\)?", re.IGNORECASE)
+
+
+def client_side_order(text: str) -> tuple[str, list[tuple[str, bool]]]:
+    """The query without its final ``ORDER BY`` of plain variables, and that order as (variable, descending).
+
+    Oxigraph compares strings and IRIs by reading each one back from RocksDB at every comparison of
+    its sort: measured on a 1M-quad store, ``ORDER BY`` took 3.5 s of the 3.8 s of the entities table
+    (16k rows) and 2.3 s of the 3.3 s of the events table. The rows reach Python anyway, where sorting
+    them costs milliseconds. Orders on expressions or aggregates, and orders a LIMIT or OFFSET depends
+    on, stay in the query.
+
+    >>> client_side_order("SELECT ?a ?b WHERE { ?a ?p ?b } ORDER BY ?a DESC(?b)")
+    ('SELECT ?a ?b WHERE { ?a ?p ?b } ', [('a', False), ('b', True)])
+    >>> client_side_order("SELECT ?a WHERE { ?a ?p ?b } ORDER BY STR(?a)")[1]
+    []
+    """
+    body = _strip_comments(text)
+    match = _FINAL_ORDER.search(body)
+    if match is None:
+        return text, []
+    order = [(name, (direction or "").upper() == "DESC") for direction, name in _ORDER_KEY.findall(match[1])]
+    return body[: match.start()], order
+
+
+def sort_rows(
+    rows: list[dict[str, Identifier | None]], order: list[tuple[str, bool]]
+) -> list[dict[str, Identifier | None]]:
+    """Rows sorted as SPARQL orders terms: unbound, blank nodes, IRIs, then literals (numbers by value).
+
+    Literals SPARQL leaves unordered (a string and a date) are ordered as rdflib orders them, so a query
+    lists its rows in the same order on a graph file and on the store.
+    """
+    for name, descending in reversed(order):  # stable sorts, last key first
+        rows = sorted(rows, key=lambda row, name=name: _term_order(row.get(name)), reverse=descending)
+    return rows
+
+
+_NUMERIC = frozenset(
+    str(XSD[name])
+    for name in (
+        "integer", "decimal", "float", "double", "nonNegativeInteger", "positiveInteger", "negativeInteger",
+        "nonPositiveInteger", "long", "int", "short", "byte", "unsignedLong", "unsignedInt",
+        "unsignedShort", "unsignedByte",
+    )
+)  # fmt: skip
+
+
+def _term_order(term: Identifier | None) -> tuple:
+    if term is None:
+        return (0,)
+    if isinstance(term, BNode):
+        return (1, str(term))
+    if isinstance(term, URIRef):
+        return (2, str(term))
+    if isinstance(term, Literal) and term.datatype is not None and str(term.datatype) in _NUMERIC:
+        try:
+            value = Decimal(str(term))
+        except ArithmeticError:
+            value = None
+        if value is not None and not value.is_nan():
+            return (3, 0, value, str(term))
+    if isinstance(term, Literal):  # as rdflib orders them: by datatype, then language, then text
+        return (3, 1, str(term.datatype or XSD.string), term.language or "", str(term))
+    return (4, str(term))
 
 
 _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)

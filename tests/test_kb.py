@@ -120,3 +120,16 @@ def test_kb_cli_build_query_remove(tmp_path: Path) -> None:
     assert result.exit_code == 0
     result = runner.invoke(app, ["remove", "no-such-article", "--store", str(store)])
     assert result.exit_code == 2 and "not in the knowledge base" in result.stderr
+
+
+def test_kb_export_tables_are_queried_in_the_store_and_match_the_graph_file(
+    seed_kb: KnowledgeBase, seed_graph_file: Path
+) -> None:
+    from kg import export
+
+    graph = load(seed_graph_file)
+    events = export.events_table(seed_kb)
+    entities = export.entities_table(seed_kb)
+    assert len(events) >= 5 and len(entities) >= 20
+    assert events == export.events_table(graph)
+    assert entities == export.entities_table(graph)
