@@ -617,3 +617,30 @@ def test_queries_numbers_sort_by_value_and_unbound_first() -> None:
 )
 def test_queries_orders_the_store_must_keep(text: str) -> None:
     assert queries.client_side_order(text) == (text, [])
+
+
+_MENTION = KGR["mention/101-c3d8e6f41a2b9077/335-344"]
+_MENTION_GRAPH = KGR["graph/article/101-c3d8e6f41a2b9077"]
+
+
+def _replace(data: Dataset, prop: URIRef, value: Literal) -> None:
+    data.remove((_MENTION, prop, None, None))
+    data.graph(_MENTION_GRAPH).add((_MENTION, prop, value))
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "message"),
+    [
+        (KG.endChar, Literal(300), "mention ends before it starts"),
+        (KG.sentenceEnd, Literal(340), "mention lies outside its sentence"),
+        (KG.surfaceForm, Literal("a much longer surface form"), "surface form length differs"),
+        (KG.evidenceText, Literal("x"), "evidence sentence length differs"),
+    ],
+)
+def test_queries_mention_offsets_violation_finds_each_rule(
+    fresh: Dataset, prop: URIRef, value: Literal, message: str
+) -> None:
+    _replace(fresh, prop, value)
+    rows = run(fresh, "mention-offsets-violation")
+    assert {row["focus"] for row in rows} == {_MENTION}
+    assert any(str(row["message"]).startswith(message) for row in rows)
