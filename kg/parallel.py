@@ -18,7 +18,7 @@ from kg.articles import Article
 from kg.errors import UsageError
 from kg.records import ArticleExtraction, ExtractionFailure
 
-CHUNK_SIZE = 32
+CHUNK_SIZE = 16  # spaCy's batch size; the last round of chunks leaves workers idle, so keep them small
 
 Progress = Callable[[int], None]
 
@@ -37,8 +37,8 @@ def _chunks(articles: list[Article], size: int) -> Iterator[list[Article]]:
 
 
 def _chunk_size(count: int, workers: int) -> int:
-    """Small enough that every worker gets work, large enough to amortise sending articles."""
-    return max(1, min(CHUNK_SIZE, -(-count // workers)))
+    """Small enough that every worker gets several rounds of work, large enough to amortise sending them."""
+    return max(1, min(CHUNK_SIZE, -(-count // (workers * 4))))
 
 
 def extract_with_processes(
