@@ -13,15 +13,30 @@ that is validated, because ``sh:class``/``sh:targetClass`` must follow
 annotations, which pySHACL's own ``ont_graph`` mixing does not copy (it
 copies RDFS/OWL axioms only). Warnings are reported but do not make a graph
 non-conforming.
+
+Two engines give the same reports. ``sparql`` (the default) compiles the
+shapes into SPARQL queries that Oxigraph evaluates (``kg.shacl_sparql``): an
+rdflib graph is loaded with the ontology into an in-memory store, and a
+knowledge base (``validate_store``) is queried where it lies, on disk, never
+copied into rdflib. ``pyshacl`` runs pySHACL, the reference the first engine
+is tested against (``tests/test_shacl_sparql.py``), as reasoning keeps owlrl.
+Shapes the compiler does not translate (``sh:sparql``,
+``sh:qualifiedValueShape``, ``sh:closed``, custom components, recursive
+shapes) are evaluated by pySHACL alone, on the same data, and the two
+reports are merged; so is a graph holding text Oxigraph cannot store.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyshacl import validate as shacl_validate
 from pyshacl.entrypoints import meta_validate
@@ -30,12 +45,17 @@ from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, SKOS, XSD
 from rdflib.term import Node
 
-from kg import resources
-from kg.errors import ShapesError
+from kg import resources, shacl_sparql
+from kg.errors import ShapesError, choice
 from kg.ns import PREFIXES
 from kg.store import flatten
 
-__all__ = ["Report", "ValidationResult", "check_shapes", "shorten", "validate"]
+if TYPE_CHECKING:
+    from kg.kb import KnowledgeBase
+
+__all__ = ["Engine", "Report", "ValidationResult", "check_shapes", "shorten", "validate", "validate_store"]
+
+log = logging.getLogger(__name__)
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
@@ -60,6 +80,13 @@ _SHORT_PREFIXES: tuple[tuple[str, str], ...] = tuple(
         reverse=True,
     )
 )
+
+
+class Engine(StrEnum):
+    """How shapes are evaluated: compiled to SPARQL for Oxigraph, or by pySHACL (the reference)."""
+
+    SPARQL = "sparql"
+    PYSHACL = "pyshacl"
 
 
 @dataclass(frozen=True)
@@ -101,7 +128,7 @@ class Report:
     Attributes:
         conforms: True when no result has severity Violation.
         results: every result, violations first, in a stable order.
-        graph: the pySHACL validation report graph (for ``--format turtle``).
+        graph: the ``sh:ValidationReport`` graph, as pySHACL writes it (for ``--format turtle``).
     """
 
     conforms: bool
@@ -137,24 +164,122 @@ class Report:
         return json.dumps(payload, ensure_ascii=False, indent=2)
 
 
-def validate(data: Graph, shapes: Graph | None = None) -> Report:
+def validate(data: Graph, shapes: Graph | None = None, engine: Engine | str = Engine.SPARQL) -> Report:
     """Validate a graph against the kg shapes.
 
     Args:
         data: the graph to check; a ``Dataset``/``ConjunctiveGraph`` is
             validated as the union of its graphs. It is not modified.
         shapes: a SHACL shapes graph; defaults to the project's ``shapes/``.
+        engine: ``sparql`` (shapes compiled to SPARQL, run by Oxigraph) or
+            ``pyshacl`` (the reference); both give the same report.
 
     Returns:
         A ``Report``; ``report.conforms`` is False when any violation is found.
 
     Raises:
         ShapesError: the shapes graph cannot be used by pySHACL.
+        UsageError: unknown engine.
 
     >>> validate(Graph()).conforms
     True
     """
+    engine = choice(Engine, engine, "validation engine")
     shapes_graph = resources.shapes() if shapes is None else shapes
+    if engine is Engine.PYSHACL:
+        return _validate_pyshacl(data, shapes_graph)
+    plan = shacl_sparql.compile_shapes(shapes_graph)
+    if plan.error is not None:
+        return _validate_pyshacl(data, shapes_graph)  # pySHACL says what is wrong with the shapes
+    try:
+        outcome = _guarded(lambda: shacl_sparql.validate_graph(data, plan, resources.ontology()))
+    except shacl_sparql.UnencodableData as why:
+        log.info("validation: %s; pySHACL validates this graph", why)
+        return _validate_pyshacl(data, shapes_graph)
+    report = _sparql_report(outcome)
+    return _with_unsupported(report, plan, shapes_graph, lambda: data)
+
+
+def validate_store(
+    kb: KnowledgeBase, shapes: Graph | None = None, engine: Engine | str = Engine.SPARQL
+) -> Report:
+    """Validate a knowledge base where it lies: the union of its graphs, plus the ontology.
+
+    The ``sparql`` engine queries the on-disk Oxigraph store directly (the
+    store's default graph holds every triple once), so a base of millions of
+    triples is never copied into rdflib; ``pyshacl`` validates its export.
+    The report equals that of ``validate`` on the base's export
+    (``kg export --store``).
+
+    Args:
+        kb: the knowledge base.
+        shapes: a SHACL shapes graph; defaults to the project's ``shapes/``.
+        engine: as for ``validate``.
+    """
+    from kg.kb import VOCABULARY_GRAPH
+
+    engine = choice(Engine, engine, "validation engine")
+    shapes_graph = resources.shapes() if shapes is None else shapes
+    if engine is Engine.PYSHACL:
+        return _validate_pyshacl(kb.to_dataset(), shapes_graph)
+    plan = shacl_sparql.compile_shapes(shapes_graph)
+    if plan.error is not None:
+        return _validate_pyshacl(kb.to_dataset(), shapes_graph)
+    store = kb._store  # kg.kb keeps its pyoxigraph handle private; validation needs the query engine itself
+    outcome = _guarded(
+        lambda: shacl_sparql.validate_store(
+            store, plan, resources.ontology(), vocabulary=str(VOCABULARY_GRAPH)
+        )
+    )
+    report = _sparql_report(outcome)
+    return _with_unsupported(report, plan, shapes_graph, kb.to_dataset)
+
+
+def _guarded(run: Callable[[], shacl_sparql.SparqlOutcome]) -> shacl_sparql.SparqlOutcome:
+    """pySHACL's component code can refuse data as it would in pySHACL (a blank node to sh:lessThan)."""
+    try:
+        return run()
+    except (ReportableRuntimeError, re.error) as error:
+        raise ShapesError(f"{_UNUSABLE}{_first_line(str(error))}") from error
+
+
+def _sparql_report(outcome: shacl_sparql.SparqlOutcome) -> Report:
+    def label(node: Node) -> str | None:
+        return _pick_label(outcome.labels(node))
+
+    results = _results(outcome.graph, label)
+    return Report(conforms=outcome.conforms, results=results, graph=outcome.graph)
+
+
+def _with_unsupported(
+    report: Report, plan: shacl_sparql.CompiledShapes, shapes: Graph, data: Callable[[], Graph]
+) -> Report:
+    """Have pySHACL evaluate the shapes the compiler left out, and merge its report into ``report``."""
+    if not plan.unsupported:
+        return report
+    unsupported = sorted(plan.unsupported.items(), key=lambda item: str(item[0]))
+    listed = "; ".join(f"{shorten(str(shape))}: {why}" for shape, why in unsupported)
+    log.info("validation: pySHACL evaluates the shapes not compiled to SPARQL (%s)", listed)
+    other = _validate_pyshacl(data(), plan.pruned_shapes(shapes))
+    graph = Graph()
+    for prefix, namespace in report.graph.namespaces():
+        graph.bind(prefix, namespace)
+    conforms = report.conforms and other.conforms
+    node = BNode()
+    graph.add((node, RDF.type, SH.ValidationReport))
+    graph.add((node, SH.conforms, Literal(conforms)))
+    for part in (report.graph, other.graph):
+        heads = set(part.subjects(RDF.type, SH.ValidationReport))
+        for s, p, o in part:
+            if s in heads:
+                if p == SH.result:
+                    graph.add((node, p, o))
+            else:
+                graph.add((s, p, o))
+    return Report(conforms=conforms, results=_ordered({*report.results, *other.results}), graph=graph)
+
+
+def _validate_pyshacl(data: Graph, shapes_graph: Graph) -> Report:
     work = flatten(data)
     work += resources.ontology()
     try:
@@ -169,7 +294,7 @@ def validate(data: Graph, shapes: Graph | None = None) -> Report:
         raise ShapesError(f"{_UNUSABLE}{_first_line(str(error))}") from error
     if not isinstance(report_graph, Graph):  # pySHACL returns, not raises, a ValidationFailure
         raise ShapesError(f"{_UNUSABLE}{_first_line(str(report_graph))}")
-    results = _results(report_graph, labels_from=work)
+    results = _results(report_graph, lambda node: _label(work, node))
     return Report(conforms=bool(conforms), results=results, graph=report_graph)
 
 
@@ -200,7 +325,7 @@ def check_shapes(shapes: Graph, source: str | Path | None = None) -> None:
         )
     conforms, report_graph, _ = meta_validate(shapes, inference="rdfs")
     if not conforms:
-        results = _results(report_graph, labels_from=shapes)
+        results = _results(report_graph, lambda node: _label(shapes, node))
         first = results[0]
         focus = next(n for n in report_graph.objects(None, SH.focusNode) if str(n) == first.focus)
         where = _describe_shape(shapes, focus)
@@ -215,7 +340,7 @@ def check_shapes(shapes: Graph, source: str | Path | None = None) -> None:
             where = _describe_shape(shapes, shape)
             raise ShapesError(f'{prefix}: {where} sh:pattern "{pattern}": {error}') from error
     try:
-        validate(Graph(), shapes)
+        validate(Graph(), shapes, engine=Engine.PYSHACL)
     except ShapesError as error:
         raise ShapesError(f"{prefix}: {str(error).removeprefix(_UNUSABLE)}") from error
 
@@ -262,7 +387,8 @@ def _describe_shape(shapes: Graph, node: Node) -> str:
     return described
 
 
-def _results(report: Graph, labels_from: Graph) -> tuple[ValidationResult, ...]:
+def _results(report: Graph, label: Callable[[Node], str | None]) -> tuple[ValidationResult, ...]:
+    """The results of a report graph, each once; ``label`` names a focus node (``_pick_label``)."""
     results = set()
     for node in report.objects(None, SH.result):
         focus = report.value(node, SH.focusNode)
@@ -273,13 +399,17 @@ def _results(report: Graph, labels_from: Graph) -> tuple[ValidationResult, ...]:
         results.add(
             ValidationResult(
                 focus=str(focus),
-                focus_label=_label(labels_from, focus) if focus is not None else None,
+                focus_label=label(focus) if focus is not None else None,
                 path=str(path) if isinstance(path, URIRef) else None,
                 message=" ".join(messages) or "(no message)",
                 severity=_local_name(severity) if severity is not None else "Violation",
                 value=None if value == focus else _value(value),
             )
         )
+    return _ordered(results)
+
+
+def _ordered(results: set[ValidationResult]) -> tuple[ValidationResult, ...]:
     return tuple(
         sorted(
             results,
@@ -295,14 +425,19 @@ def _results(report: Graph, labels_from: Graph) -> tuple[ValidationResult, ...]:
 
 
 def _label(graph: Graph, node: Node) -> str | None:
-    labels = [label for label in graph.objects(node, RDFS.label) if isinstance(label, Literal)]
-    if not labels:
+    return _pick_label(list(graph.objects(node, RDFS.label)))
+
+
+def _pick_label(labels: list[Node]) -> str | None:
+    """The English label, else one without language, else the French one, else the first."""
+    found = [label for label in labels if isinstance(label, Literal)]
+    if not found:
         return None
     for lang in ("en", None, "fr"):
-        for label in sorted(labels):
+        for label in sorted(found):
             if label.language == lang:
                 return str(label)
-    return str(sorted(labels)[0])
+    return str(sorted(found)[0])
 
 
 def _value(value: Node | None) -> str | None:
