@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -26,6 +26,11 @@ from kg.errors import KGError, QueryTimeout, UsageError
 from kg.queries import ResultFormat
 from kg.reason import Engine as ReasoningEngine
 from kg.resources import limits
+
+if TYPE_CHECKING:
+    from rdflib import Graph
+
+    from kg.kb import KnowledgeBase
 
 app = typer.Typer(
     name="kg",
@@ -206,11 +211,22 @@ def build(
     ] = None,
     store: StoreOption = None,
     workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, help="Extract on this many processes (one model each).")
+        int,
+        typer.Option(
+            "--workers",
+            "-w",
+            min=1,
+            help="Extract on this many processes (one model each); ignored, with a note, when the --store "
+            "is served by `kg serve` (the server parses).",
+        ),
     ] = 1,
     dask: Annotated[
         str | None,
-        typer.Option("--dask", help="Extract on a Dask distributed cluster at this scheduler address."),
+        typer.Option(
+            "--dask",
+            help="Extract on a Dask distributed cluster at this scheduler address; ignored, with a note, "
+            "when the --store is served by `kg serve`.",
+        ),
     ] = None,
     strict: Annotated[
         bool,
@@ -224,9 +240,12 @@ def build(
         typer.Option("--quiet", "-q", help="No progress bar or summary (skipped articles are still named)."),
     ] = False,
 ) -> None:
-    """Read articles and build the knowledge graph (into a file, or incrementally into a --store)."""
-    from kg.pipeline import build as run_build
-    from kg.pipeline import build_into
+    """Read articles and build the knowledge graph (into a file, or incrementally into a --store).
+
+    When the --store is served by `kg serve` (its serve.json names a running server), each article is
+    sent to the server, which adds it as a local build would: same summary, same exit codes, and no
+    model to load here.
+    """
     from kg.store import save
 
     if store is None and output is None:
@@ -244,9 +263,23 @@ def build(
         if bar is not None:
             bar.update(n)
 
+    server = _served(store)
+    if server is not None:
+        for option, given in (("--workers", workers != 1), ("--dask", dask is not None)):
+            if given:
+                typer.echo(
+                    f"kg: note: {option} is ignored: {store} is served by `kg serve` at {server.url}, "
+                    "which parses the articles",
+                    err=True,
+                )
     try:
-        if store is not None:
+        if server is not None:
+            from kg.serve import build_through
+
+            result = build_through(server, articles, strict=strict, progress=advance, on_start=start)
+        elif store is not None:
             from kg.kb import KnowledgeBase
+            from kg.pipeline import build_into
 
             result = build_into(
                 KnowledgeBase(store),
@@ -258,6 +291,8 @@ def build(
                 dask=dask,
             )
         else:
+            from kg.pipeline import build as run_build
+
             result = run_build(
                 articles, strict=strict, progress=advance, on_start=start, workers=workers, dask=dask
             )
@@ -287,27 +322,61 @@ def remove(
     store: StoreOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
-    """Take an article's contribution out of a knowledge base; events other sources report stay."""
-    from kg.kb import KnowledgeBase
-    from kg.pipeline import remove_from
+    """Take an article's contribution out of a knowledge base; events other sources report stay.
 
+    A store served by `kg serve` is changed by the server.
+    """
     if store is None:
         raise UsageError("kg remove needs --store DIR (or $KG_STORE): the knowledge base to remove from")
-    result = remove_from(KnowledgeBase.open_existing(store), article)
+    server = _served(store)
+    result: Any
+    if server is not None:
+        from kg.serve import RemoteBuild, ServerClient
+
+        client = ServerClient(server)
+        answer = client.remove(article)
+        result = RemoteBuild(client, seconds=float(answer.get("seconds", 0.0)))
+    else:
+        from kg.kb import KnowledgeBase
+        from kg.pipeline import remove_from
+
+        result = remove_from(KnowledgeBase.open_existing(store), article)
     _report_skipped(result)
     if not quiet:
         _summary(result, str(store))
 
 
+def _served(store: Path | None) -> Any:
+    """The `kg serve` holding ``store`` (a ``kg.serve.Served``), or None: then kg opens the store itself."""
+    if store is None:
+        return None
+    from kg.serve import served_store
+
+    return served_store(store)
+
+
 def _data(graph: Path | None, store: Path | None):
-    """The graph to work on: a file, or a knowledge base read into memory."""
+    """The graph to work on: a file, or a knowledge base read into memory (through `kg serve` if served)."""
     if (graph is None) == (store is None):
         raise UsageError("give either a graph file or --store DIR, not both or neither")
     if store is not None:
         from kg.kb import KnowledgeBase
 
+        server = _served(store)
+        if server is not None:
+            from kg.serve import ServerClient
+
+            return ServerClient(server).dataset()
+
         return KnowledgeBase.open_existing(store).to_dataset()
     return load_graph(graph)
+
+
+class ValidationEngine(StrEnum):
+    """``kg validate --engine``: the values of ``kg.validate.Engine`` (loads pySHACL: not at startup)."""
+
+    sparql = "sparql"
+    pyshacl = "pyshacl"
 
 
 @app.command()
@@ -323,19 +392,36 @@ def validate(
     ] = None,
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,
     output: OutputOption = None,
+    engine: Annotated[
+        ValidationEngine,
+        typer.Option(
+            "--engine",
+            help="sparql: the shapes compiled to SPARQL and run by Oxigraph (on a --store, where it lies); "
+            "pyshacl: the reference SHACL engine (much slower, same report).",
+        ),
+    ] = ValidationEngine.sparql,
 ) -> None:
     """Check a graph against the SHACL shapes: exit 0 conforms, 1 violations, 2 bad input."""
     from kg.store import load
-    from kg.validate import check_shapes
+    from kg.validate import check_shapes, validate_store
     from kg.validate import validate as run_validate
 
-    data = _data(graph, store)
+    kb, data = None, None
+    if store is not None and graph is None and _served(store) is None:
+        from kg.kb import KnowledgeBase
+
+        kb = KnowledgeBase.open_existing(store)  # validated in place, not read into memory
+    else:
+        data = _data(graph, store)  # a file, or a served store's graph (the server holds the store)
     shapes_graph = None
     if shapes is not None:
         shapes_graph = load(shapes)
         check_shapes(shapes_graph, shapes)
     started = time.perf_counter()
-    report = run_validate(data, shapes_graph)
+    if kb is not None:
+        report = validate_store(kb, shapes_graph, engine=engine.value)
+    else:
+        report = run_validate(data, shapes_graph, engine=engine.value)
     if fmt is ReportFormat.text:
         _emit(report.text(), output)
     elif fmt is ReportFormat.json:
@@ -461,6 +547,12 @@ def query(
 
         sparql = SparqlEndpoint.from_base(endpoint)
         result = call_with_timeout(lambda: run_query(sparql, stored, values), timeout, what)  # by the server
+    elif store is not None and graph is None and (server := _served(store)) is not None:
+        from kg.endpoint import run_query
+        from kg.serve import ServerClient
+
+        served = ServerClient(server).endpoint()
+        result = call_with_timeout(lambda: run_query(served, stored, values), timeout, what)  # by kg serve
     elif store is not None and graph is None:
         from kg.kb import KnowledgeBase
         from kg.queries import run_on_store
@@ -512,6 +604,19 @@ def push(
         )
 
 
+def _table_source(graph: Path | None, store: Path | None) -> Graph | KnowledgeBase:
+    """Where the export tables are queried: a local store is queried in place by Oxigraph.
+
+    Copying a store of a million triples into rdflib to query it took minutes (the events table alone
+    950 s at 1M quads); Oxigraph answers the same query in about a second.
+    """
+    if store is not None and graph is None and _served(store) is None:
+        from kg.kb import KnowledgeBase
+
+        return KnowledgeBase.open_existing(store)
+    return _data(graph, store)
+
+
 @app.command()
 @handles_errors
 def export(
@@ -533,21 +638,58 @@ def export(
 
     if events and entities:
         raise UsageError("--events and --entities are exclusive: export one table at a time")
-    data = _data(graph, store)
     if events or entities:
         table_format = (fmt.value if fmt else None) or (
             "csv" if output is not None and output.suffix == ".csv" else "json"
         )
         if table_format not in ("json", "csv"):
             raise UsageError(f"--format {table_format}: tables are exported as json or csv")
-        rows = events_table(data) if events else entities_table(data)
+        source = _table_source(graph, store)
+        rows = events_table(source) if events else entities_table(source)
         write_table(rows, output, table_format, columns=EVENT_COLUMNS if events else ENTITY_COLUMNS)
         typer.echo(f"{len(rows)} {'events' if events else 'entities'}", err=True)
         return
     if fmt in (ExportFormat.json, ExportFormat.csv):
         raise UsageError(f"--format {fmt.value} needs --events or --entities")
+    data = _data(graph, store)
     rdf_format = fmt.value if fmt else (_graph_format_for(output, None) if output else "turtle")
     _emit(serialize(data, rdf_format), output)
+
+
+@app.command()
+@handles_errors
+def serve(
+    store: StoreOption = None,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host", help="Address to listen on (127.0.0.1: this machine only; 0.0.0.0: every interface)."
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", "-p", min=0, max=65535, help="Port to listen on; 0 picks a free one.")
+    ] = 0,
+    watch: Annotated[
+        Path | None,
+        typer.Option(
+            "--watch",
+            help="Add article files that appear or change in this folder (one line on stderr per article).",
+        ),
+    ] = None,
+    poll: Annotated[
+        float, typer.Option("--poll", min=0.05, help="Seconds between two looks at the --watch folder.")
+    ] = 1.0,
+) -> None:
+    """Keep the model loaded and the knowledge base open, and serve it over HTTP until Ctrl-C or SIGTERM.
+
+    SPARQL queries at /sparql (read only), articles added with POST /articles?name=FILE; the other kg
+    commands given --store find the server through KB/serve.json and go through it.
+    """
+    from kg.serve import serve as run_serve
+
+    if store is None:
+        raise UsageError("kg serve needs --store DIR (or $KG_STORE): the knowledge base to serve")
+    run_serve(store, host=host, port=port, watch=watch, poll=poll)
 
 
 def main() -> None:
