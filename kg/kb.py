@@ -302,6 +302,15 @@ class KnowledgeBase:
         """Replace the store's content with an rdflib ``dataset`` (see ``replace_all``)."""
         return self.replace_all(to_ox_quads(dataset), vocabulary)
 
+    @property
+    def oxigraph(self) -> ox.Store:
+        """The Oxigraph store itself, for a query engine built on it (``kg.shacl_sparql``); read only.
+
+        Everything that changes the store goes through ``apply`` and ``replace_all``, which keep the
+        default graph and the named graphs in step.
+        """
+        return self._store
+
     def __len__(self) -> int:
         """Triples of the merged graph (each once)."""
         return sum(1 for _ in self._store.quads_for_pattern(None, None, None, _DEFAULT))

@@ -225,7 +225,7 @@ def validate_store(
     plan = shacl_sparql.compile_shapes(shapes_graph)
     if plan.error is not None:
         return _validate_pyshacl(kb.to_dataset(), shapes_graph)
-    store = kb._store  # kg.kb keeps its pyoxigraph handle private; validation needs the query engine itself
+    store = kb.oxigraph
     outcome = _guarded(
         lambda: shacl_sparql.validate_store(
             store, plan, resources.ontology(), vocabulary=str(VOCABULARY_GRAPH)
