@@ -602,6 +602,31 @@ def read_articles(paths: Iterable[Path]) -> Iterator[Article]:
         yield read_article(path)
 
 
+def read_all(paths: Iterable[Path], strict: bool = False) -> tuple[list[Article], list[str]]:
+    """Read every article once; bad ones are skipped with a reason unless ``strict``.
+
+    A second file with the name or the content of one already read is skipped too (the same article
+    saved twice). Returns the articles in a stable order and the reasons for each skip.
+    """
+    articles: dict[str, Article] = {}
+    hashes: set[str] = set()
+    skipped: list[str] = []
+    for path in find_article_files(paths):
+        try:
+            article = read_article(path)
+        except ArticleError as exc:
+            if strict:
+                raise
+            skipped.append(str(exc))
+            continue
+        if article.id in articles or article.content_hash in hashes:
+            skipped.append(f"{path}: same content or name as an article already read")
+            continue
+        articles[article.id] = article
+        hashes.add(article.content_hash)
+    return list(articles.values()), skipped
+
+
 __all__ = [
     "Article",
     "decode",
@@ -610,6 +635,7 @@ __all__ = [
     "looks_like_html",
     "normalise",
     "parse_article",
+    "read_all",
     "read_article",
     "read_articles",
 ]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from rdflib import RDF, Dataset
 
-from kg.articles import Article, find_article_files, read_article
+from kg.articles import Article, read_all
 from kg.errors import ArticleError
 from kg.extractors import extract
 from kg.kb import KnowledgeBase
@@ -112,27 +112,6 @@ class BuildResult:
             extractions=extractions,
             _dataset=dataset,
         )
-
-
-def read_all(paths: Iterable[Path], strict: bool = False) -> tuple[list[Article], list[str]]:
-    """Read every article; bad ones are skipped with a reason unless ``strict``."""
-    articles: dict[str, Article] = {}
-    hashes: set[str] = set()
-    skipped: list[str] = []
-    for path in find_article_files(paths):
-        try:
-            article = read_article(path)
-        except ArticleError as exc:
-            if strict:
-                raise
-            skipped.append(str(exc))
-            continue
-        if article.id in articles or article.content_hash in hashes:
-            skipped.append(f"{path}: same content or name as an article already read")
-            continue
-        articles[article.id] = article
-        hashes.add(article.content_hash)
-    return list(articles.values()), skipped
 
 
 def extract_all(

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import owlrl
-from rdflib import RDF, RDFS, BNode, Dataset, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, SKOS, XSD
 from rdflib.term import Node
@@ -39,7 +39,7 @@ from rdflib.term import Node
 from kg import resources
 from kg.errors import choice
 from kg.ns import PREFIXES, bind_prefixes
-from kg.store import flatten
+from kg.store import all_triples, flatten
 
 __all__ = ["Engine", "closure", "materialise", "reason"]
 
@@ -310,7 +310,7 @@ def materialise(data: Graph, ontology: Graph | None = None) -> Graph:
     0
     """
     ontology = resources.ontology() if ontology is None else ontology
-    given = set(_triples(data))
+    given = set(all_triples(data))
     rules = _compile_cached(ontology)
     schema = [t for t in given if t[1] in _SCHEMA_PREDICATES and _is_schema(t)]
     if schema:
@@ -330,15 +330,6 @@ def materialise(data: Graph, ontology: Graph | None = None) -> Graph:
     for triple in useful:
         inferred.add(triple)
     return inferred
-
-
-def _triples(data: Graph) -> Iterator[Triple]:
-    """Every triple of a graph, or of all graphs of a dataset (with repeats across graphs)."""
-    if isinstance(data, Dataset):
-        for s, p, o, _ in data.quads((None, None, None, None)):
-            yield s, p, o
-    else:
-        yield from data.triples((None, None, None))
 
 
 def _is_schema(triple: Triple) -> bool:

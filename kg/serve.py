@@ -53,7 +53,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pyoxigraph as ox
 from rdflib import Dataset, Graph
 
-from kg.articles import ARTICLE_SUFFIXES, find_article_files, read_article
+from kg.articles import ARTICLE_SUFFIXES, read_all, read_article
 from kg.endpoint import EndpointError, GraphScope, SparqlEndpoint
 from kg.errors import ArticleError, InputError, KGError, UsageError
 from kg.kb import VOCABULARY_GRAPH, KnowledgeBase, to_ox_quads
@@ -386,23 +386,9 @@ def build_through(
     started = time.perf_counter()
     client = ServerClient(server)
     result = RemoteBuild(client)
-    kept: list[Path] = []
-    ids: set[str] = set()
-    hashes: set[str] = set()
-    for path in find_article_files(paths):
-        try:
-            article = read_article(path)
-        except ArticleError as exc:
-            if strict:
-                raise
-            result.skipped.append(str(exc))
-            continue
-        if article.id in ids or article.content_hash in hashes:
-            result.skipped.append(f"{path}: same content or name as an article already read")
-            continue
-        ids.add(article.id)
-        hashes.add(article.content_hash)
-        kept.append(path)
+    articles, skipped = read_all(paths, strict=strict)
+    result.skipped.extend(skipped)
+    kept = [article.path for article in articles]
     if on_start is not None:
         on_start(len(kept))
     for path in kept:

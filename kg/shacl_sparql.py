@@ -111,7 +111,7 @@ from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from kg.ns import bind_prefixes
-from kg.store import flatten
+from kg.store import all_triples, flatten
 
 __all__ = [
     "CompiledShapes",
@@ -684,15 +684,6 @@ def _encode_triples(triples: Iterable[Triple], originals: dict[OxTerm, Node]) ->
         yield ox.Quad(subject, predicate, value)
 
 
-def _triples_of(data: Graph) -> Iterator[Triple]:
-    """Every triple of a graph, or of all graphs of a dataset."""
-    if isinstance(data, Dataset):
-        for s, p, o, _ in data.quads((None, None, None, None)):
-            yield s, p, o
-    else:
-        yield from data.triples((None, None, None))
-
-
 # id(ontology) -> (weak reference, size, its quads, its literal objects by encoding).
 _ONTOLOGY_QUADS: dict[int, tuple[weakref.ref[Graph], int, list[ox.Quad], dict[OxTerm, Node]]] = {}
 
@@ -704,7 +695,7 @@ def _ontology_quads(ontology: Graph) -> tuple[list[ox.Quad], dict[OxTerm, Node]]
     if entry is not None and entry[0]() is ontology and entry[1] == len(ontology):
         return entry[2], entry[3]
     originals: dict[OxTerm, Node] = {}
-    quads = list(_encode_triples(_triples_of(ontology), originals))
+    quads = list(_encode_triples(all_triples(ontology), originals))
     ref = weakref.ref(ontology, lambda _ref, key=key: _ONTOLOGY_QUADS.pop(key, None))
     _ONTOLOGY_QUADS[key] = (ref, len(ontology), quads, originals)
     return quads, originals
@@ -838,7 +829,7 @@ class _GraphBackend(_Backend):
         quads, originals = _ontology_quads(ontology)
         store.extend(quads)
         self.originals = dict(originals)
-        store.extend(list(_encode_triples(_triples_of(data), self.originals)))
+        store.extend(list(_encode_triples(all_triples(data), self.originals)))
         _add_presence(store, plan)
         super().__init__(store, ontology, {})
         self.data = data

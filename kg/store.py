@@ -36,6 +36,7 @@ from kg.ns import PREFIXES, bind_prefixes
 
 __all__ = [
     "RDFFormat",
+    "all_triples",
     "flatten",
     "format_for_path",
     "load",
@@ -278,7 +279,7 @@ def flatten(data: Graph) -> Graph:
     """
     graph = Graph()
     _copy_prefixes(data, graph)
-    for triple in _all_triples(data):
+    for triple in all_triples(data):
         graph.add(triple)
     return graph
 
@@ -291,7 +292,7 @@ def union(data: Graph) -> Graph:
     """
     graph = Graph()
     _copy_prefixes(data, graph)
-    for triple in _sorted_triples(_all_triples(data)):
+    for triple in _sorted_triples(all_triples(data)):
         graph.add(triple)
     return graph
 
@@ -535,7 +536,8 @@ def _file_mode(path: Path) -> int:
         return 0o666 & ~mask
 
 
-def _all_triples(data: Graph) -> Iterator[Triple]:
+def all_triples(data: Graph) -> Iterator[Triple]:
+    """Every triple of a graph, or of all graphs of a dataset, each once."""
     if isinstance(data, Dataset):
         seen: set[Triple] = set()
         for s, p, o, _ in data.quads((None, None, None, None)):

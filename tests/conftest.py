@@ -56,7 +56,8 @@ def seed_graph_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def seed_extractions():
     """Per-article extraction records of the seeds."""
-    from kg.pipeline import extract_all, read_all
+    from kg.articles import read_all
+    from kg.pipeline import extract_all
 
     articles, _ = read_all([SEEDS])
     return {x.article.id: x for x in extract_all(articles)}

@@ -245,7 +245,7 @@ def test_robustness_articles_control_characters_become_spaces_keeping_offsets() 
 
 
 def test_robustness_articles_duplicate_content_is_one_article(tmp_path: Path) -> None:
-    from kg.pipeline import read_all
+    from kg.articles import read_all
 
     seed = SEEDS / "003_b3b186272ba4e341.txt"
     shutil.copy(seed, tmp_path / "a.txt")
