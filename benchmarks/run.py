@@ -286,8 +286,9 @@ def _served(store: Path, timeout: float = 120.0) -> Iterator[None]:
 def _child_pipe(corpus: Path, workers: int) -> dict:
     import spacy
 
+    from kg.articles import read_all
     from kg.nlp import MODELS, load_pipeline
-    from kg.pipeline import BATCH_SIZE, read_all
+    from kg.pipeline import BATCH_SIZE
 
     articles, _ = read_all([corpus])
     texts = [article.text for article in articles]
