@@ -406,22 +406,23 @@ def validate(
     from kg.validate import check_shapes, validate_store
     from kg.validate import validate as run_validate
 
-    kb, data = None, None
-    if store is not None and graph is None and _served(store) is None:
-        from kg.kb import KnowledgeBase
-
-        kb = KnowledgeBase.open_existing(store)  # validated in place, not read into memory
-    else:
-        data = _data(graph, store)  # a file, or a served store's graph (the server holds the store)
     shapes_graph = None
     if shapes is not None:
         shapes_graph = load(shapes)
         check_shapes(shapes_graph, shapes)
     started = time.perf_counter()
-    if kb is not None:
+    server = _served(store) if store is not None and graph is None else None
+    if server is not None:  # the server validates the store it holds, where it lies
+        from kg.serve import ServerClient
+
+        report = ServerClient(server).validate(shapes_graph, engine.value)
+    elif store is not None and graph is None:
+        from kg.kb import KnowledgeBase
+
+        kb = KnowledgeBase.open_existing(store)  # validated in place, not read into memory
         report = validate_store(kb, shapes_graph, engine=engine.value)
     else:
-        report = run_validate(data, shapes_graph, engine=engine.value)
+        report = run_validate(_data(graph, store), shapes_graph, engine=engine.value)
     if fmt is ReportFormat.text:
         _emit(report.text(), output)
     elif fmt is ReportFormat.json:

@@ -47,7 +47,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pyoxigraph as ox
@@ -60,6 +60,9 @@ from kg.kb import VOCABULARY_GRAPH, KnowledgeBase, to_ox_quads
 from kg.ns import GAZETTEER_GRAPH, KG, article_iri, bind_prefixes
 from kg.resources import limits
 from kg.store import write_text_atomic
+
+if TYPE_CHECKING:
+    from kg.validate import Report
 
 __all__ = [
     "SERVE_FILE",
@@ -256,6 +259,25 @@ class ServerClient:
         """Articles, events, triples and entity kinds of the served store (``kg build``'s summary)."""
         status, _, payload = _call(self.server.url, "GET", "/stats", timeout=_QUERY_TIMEOUT)
         return self._json(status, payload, "counting")
+
+    def validate(self, shapes: Graph | None, engine: str) -> Report:
+        """The served store validated by the server, where it lies (it is never sent over)."""
+        from kg.validate import Report, ValidationResult
+
+        target = "/validate?" + urlencode({"engine": engine})
+        if shapes is None:
+            status, _, payload = _call(self.server.url, "GET", target, timeout=_QUERY_TIMEOUT)
+        else:
+            body = shapes.serialize(format="nt").encode("utf-8")
+            headers = {"Content-Type": "application/n-triples"}
+            status, _, payload = _call(
+                self.server.url, "POST", target, body=body, headers=headers, timeout=_QUERY_TIMEOUT
+            )
+        answer = self._json(status, payload, "validating")
+        graph = Graph()
+        graph.parse(data=answer["graph"], format="nt")
+        results = tuple(ValidationResult(**result) for result in answer["results"])
+        return Report(conforms=bool(answer["conforms"]), results=results, graph=graph)
 
     def dataset(self) -> Dataset:
         """The served graph as an rdflib Dataset, as ``KnowledgeBase.to_dataset`` gives it locally."""
@@ -677,6 +699,13 @@ class KnowledgeBaseServer:
             "writing": self.write_lock.locked(),
         }
 
+    def validate(self, shapes: Graph | None, engine: str) -> Report:
+        """The store validated where it lies, as one state of it: adds wait until the report is made."""
+        from kg.validate import validate_store
+
+        with self.write_lock, self.kb.swap_lock.reading():
+            return validate_store(self.kb, shapes, engine=engine)
+
     # ---------------------------------------------------------------- writing
 
     def add_bytes(self, name: str, data: bytes, strict: bool = False) -> Outcome:
@@ -864,15 +893,26 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(app.remove(_one(params, "name")))
             elif route == "/stats" and method == "GET":
                 self._send_json(app.stats())
+            elif route == "/validate" and method in ("GET", "POST"):
+                self._validate(method, params)
             elif route == "/dataset" and method == "GET":
                 self._dataset()
-            elif route in ("/", "/health", "/sparql", "/query", "/articles", "/stats", "/dataset"):
+            elif route in (
+                "/",
+                "/health",
+                "/sparql",
+                "/query",
+                "/articles",
+                "/stats",
+                "/dataset",
+                "/validate",
+            ):
                 raise _Refused(HTTPStatus.METHOD_NOT_ALLOWED, f"{method} is not allowed on {route}")
             else:
                 raise _Refused(
                     HTTPStatus.NOT_FOUND,
                     f"no such resource {route}; "
-                    "kg serve answers /sparql, /articles, /health, /stats and /dataset",
+                    "kg serve answers /sparql, /articles, /health, /stats, /dataset and /validate",
                 )
         except _Refused as exc:
             self._send_error(exc.status, str(exc))
@@ -988,6 +1028,33 @@ class _Handler(BaseHTTPRequestHandler):
             except (OSError, ValueError) as exc:
                 raise _Refused(HTTPStatus.INTERNAL_SERVER_ERROR, _failed(exc)) from None
         self._send(HTTPStatus.OK, media, body or b"")
+
+    def _validate(self, method: str, params: dict[str, list[str]]) -> None:
+        """``GET /validate`` (the project's shapes), ``POST /validate`` (shapes as N-Triples): the report."""
+        from dataclasses import asdict
+
+        from kg.store import serialize
+
+        shapes = None
+        if method == "POST":
+            shapes, text = (
+                Graph(),
+                self._body(limits().article_max_bytes, "shapes").decode("utf-8", "replace"),
+            )
+            try:
+                shapes.parse(data=text, format="nt")
+            except Exception as exc:  # rdflib parsers raise many kinds; any of them means bad input
+                raise _Refused(
+                    HTTPStatus.BAD_REQUEST, f"the shapes do not parse as N-Triples: {exc}"
+                ) from None
+        report = self.server.app.validate(shapes, params.get("engine", ["sparql"])[-1])
+        self._send_json(
+            {
+                "conforms": report.conforms,
+                "results": [asdict(result) for result in report.results],
+                "graph": serialize(report.graph, "nt"),
+            }
+        )
 
     # ---------------------------------------------------------------- articles and the graph
 

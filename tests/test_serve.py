@@ -326,6 +326,34 @@ def test_serve_export_and_validate_go_through_the_server(
     assert code == 0, out + err
 
 
+def test_serve_validates_the_store_it_holds_as_a_local_validation_does(
+    served: Server, delegated: subprocess.CompletedProcess[str], local5: Path, tmp_path: Path
+) -> None:
+    assert delegated.returncode == 0, delegated.stderr
+    shapes = tmp_path / "killed.ttl"
+    shapes.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix kg: <https://kg.example.org/ontology#> .\n"
+        "<urn:x:Killed> a sh:NodeShape ; sh:targetClass kg:Attack ;\n"
+        '  sh:property [ sh:path kg:killedCount ; sh:minCount 1 ; sh:message "no death toll" ] .\n',
+        encoding="utf-8",
+    )
+    for engine in ("sparql", "pyshacl"):
+        served_run = kg(
+            "validate", "--store", served.store, "--shapes", shapes, "-f", "json", "--engine", engine
+        )
+        local_run = kg("validate", "--store", local5, "--shapes", shapes, "-f", "json", "--engine", engine)
+        assert served_run[0] == local_run[0] == 1, served_run[2]
+        assert json.loads(served_run[1]) == json.loads(local_run[1])
+        assert "no death toll" in served_run[1]
+    code, _, err = kg("validate", "--store", served.store, "--engine", "nonsense")
+    assert code == 2 and "nonsense" in err
+    status, media, body = http(f"{served.url}/validate")  # what `kg validate --store` asks the server
+    assert status == 200 and media == "application/json"
+    assert json.loads(body)["conforms"] is True
+    status, _, body = http(f"{served.url}/validate", data=b"not n-triples", method="POST")
+    assert status == 400 and b"N-Triples" in body
+
+
 def test_serve_keeps_the_triple_count_of_a_full_count(
     served: Server, delegated: subprocess.CompletedProcess[str]
 ) -> None:
