@@ -30,6 +30,7 @@ from kg.resources import limits
 if TYPE_CHECKING:
     from rdflib import Graph
 
+    from kg.endpoint import SparqlEndpoint
     from kg.kb import KnowledgeBase
 
 app = typer.Typer(
@@ -605,17 +606,22 @@ def push(
         )
 
 
-def _table_source(graph: Path | None, store: Path | None) -> Graph | KnowledgeBase:
-    """Where the export tables are queried: a local store is queried in place by Oxigraph.
+def _table_source(graph: Path | None, store: Path | None) -> Graph | KnowledgeBase | SparqlEndpoint:
+    """Where the export tables are queried: a store is queried in place by Oxigraph, or by its server.
 
     Copying a store of a million triples into rdflib to query it took minutes (the events table alone
     950 s at 1M quads); Oxigraph answers the same query in about a second.
     """
-    if store is not None and graph is None and _served(store) is None:
-        from kg.kb import KnowledgeBase
+    if store is None or graph is not None:
+        return _data(graph, store)
+    server = _served(store)
+    if server is not None:
+        from kg.serve import ServerClient
 
-        return KnowledgeBase.open_existing(store)
-    return _data(graph, store)
+        return ServerClient(server).endpoint()
+    from kg.kb import KnowledgeBase
+
+    return KnowledgeBase.open_existing(store)
 
 
 @app.command()

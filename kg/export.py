@@ -29,6 +29,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg import queries, store
+from kg.endpoint import SparqlEndpoint, run_query
 from kg.errors import InputError, choice
 from kg.kb import KnowledgeBase
 
@@ -77,15 +78,20 @@ class TableFormat(StrEnum):
 # ---------------------------------------------------------------- events
 
 
-def _run(data: Graph | KnowledgeBase, name: str) -> queries.QueryResult:
-    """A stored query over a graph (rdflib, with the ontology vocabulary) or a knowledge base (Oxigraph)."""
+def _run(data: Graph | KnowledgeBase | SparqlEndpoint, name: str) -> queries.QueryResult:
+    """A stored query over a graph (rdflib, with the ontology vocabulary), a knowledge base or a server.
+
+    A knowledge base, and the ``kg serve`` holding one, keep the vocabulary in their own graph.
+    """
     query = queries.load_query(name)
     if isinstance(data, KnowledgeBase):
-        return queries.run_on_store(data, query)  # the store holds the vocabulary in its own graph
+        return queries.run_on_store(data, query)
+    if isinstance(data, SparqlEndpoint):
+        return run_query(data, query)
     return queries.run(data, query)
 
 
-def events_table(data: Graph | KnowledgeBase) -> list[dict[str, object]]:
+def events_table(data: Graph | KnowledgeBase | SparqlEndpoint) -> list[dict[str, object]]:
     """One dict per attack, shaped as ``EXPORT_FORMAT.md`` describes, from ``queries/events.rq``.
 
     Lists are sorted; a place or actor is named by its English label (any
@@ -177,7 +183,7 @@ def _evidence(rows: list[dict[str, Node | None]]) -> list[str]:
 # ---------------------------------------------------------------- entities
 
 
-def entities_table(data: Graph | KnowledgeBase) -> list[dict[str, object]]:
+def entities_table(data: Graph | KnowledgeBase | SparqlEndpoint) -> list[dict[str, object]]:
     """One dict per actor or place, shaped as ``EXPORT_FORMAT.md`` describes, from ``queries/entities.rq``.
 
     ``type`` is the export type of the entity's most specific classes (a
