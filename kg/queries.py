@@ -593,31 +593,59 @@ _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
 def with_values(text: str, bindings: dict[str, Identifier]) -> str:
-    """The query with a VALUES block binding the parameters at the top of its WHERE (or its sub-select's).
+    """The query with VALUES blocks binding the parameters in its WHERE and in each sub-select using them.
 
+    rdflib's ``initBindings`` (how a graph file is queried) bind a parameter everywhere in the query,
+    sub-selects included; a VALUES block binds only the group it sits in, so one goes into every
+    sub-select that names a parameter too: the store gives the same answers as a graph file, and
+    picks the parameter's triples inside the sub-select instead of evaluating it for every entity.
     Values are written as RDF terms in N-Triples syntax by rdflib (quotes and backslashes escaped),
     so a value can only ever be a term: ``x" } ; DROP ALL ; #`` stays a string literal.
     """
     if not bindings:
         return text
     body = _strip_comments(text)
-    match = _WHERE.search(body)
-    if match is None:
+    groups = _where_groups(body)
+    if not groups:
         raise QueryError("a parameterised query needs a WHERE clause to bind its parameters")
+    for start in reversed(groups[1:]):  # innermost last in the text: earlier positions stay valid
+        named = {
+            name: value
+            for name, value in bindings.items()
+            if re.search(rf"[?$]{name}\b", body[start : _matching_brace(body, start - 1)])
+        }
+        if named and not re.match(r"\s*SELECT\b", body[start:], re.IGNORECASE):
+            body = _bind_in_group(body, start, _values_block(named))
+    start = groups[0]
+    block = _values_block(bindings)
+    if re.match(r"\s*SELECT\b", body[start:], re.IGNORECASE):
+        # a sub-select must be alone in its group: wrap it so the VALUES block can sit beside it
+        close = _matching_brace(body, start - 1)
+        return f"{body[:start]} {block} {{ {body[start:close]} }} {body[close:]}"
+    return _bind_in_group(body, start, block)
+
+
+def _values_block(bindings: dict[str, Identifier]) -> str:
     names = " ".join(f"?{name}" for name in bindings)
     values = " ".join(term.n3() for term in bindings.values())
-    block = f"VALUES ({names}) {{ ({values}) }}"
-    rest = body[match.end() :]
-    inner = re.match(r"\s*SELECT\s+\*\s*WHERE\s*\{", rest, re.IGNORECASE)
-    if inner is not None:
-        # a `SELECT *` sub-select sees the parameter and passes it out: bind it inside, where the store
-        # can use it to pick triples, instead of evaluating the sub-select for every value and joining
-        return _bind_in_group(body, match.end() + inner.end(), block)
-    if re.match(r"\s*SELECT\b", rest, re.IGNORECASE):
-        # a sub-select must be alone in its group: wrap it so the VALUES block can sit beside it
-        close = _matching_brace(body, match.end() - 1)
-        return f"{body[: match.end()]} {block} {{ {body[match.end() : close]} }} {body[close:]}"
-    return _bind_in_group(body, match.end(), block)
+    return f"VALUES ({names}) {{ ({values}) }}"
+
+
+def _where_groups(body: str) -> list[int]:
+    """Positions just inside the brace of each ``WHERE {`` of the query (outside string literals)."""
+    positions: list[int] = []
+    index = 0
+    while index < len(body):
+        if body[index] == '"':
+            index = _string_end(body, index) + 1
+            continue
+        match = _WHERE.match(body, index)
+        if match is not None and (index == 0 or not (body[index - 1].isalnum() or body[index - 1] == "_")):
+            positions.append(match.end())
+            index = match.end()
+            continue
+        index += 1
+    return positions
 
 
 def _bind_in_group(body: str, start: int, block: str) -> str:

@@ -644,3 +644,43 @@ def test_queries_mention_offsets_violation_finds_each_rule(
     rows = run(fresh, "mention-offsets-violation")
     assert {row["focus"] for row in rows} == {_MENTION}
     assert any(str(row["message"]).startswith(message) for row in rows)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        # a sub-select that does not project the parameter: rdflib's initBindings still bind it there
+        "{ SELECT (COUNT(*) AS ?n) WHERE { ?item ex:value ?v } } ?item ?p ?o",
+        # the same sub-select inside one branch of a UNION, and an aggregate grouped inside
+        "{ ?item ?p ?o BIND (0 AS ?n) } UNION "
+        "{ { SELECT ?p (COUNT(*) AS ?n) WHERE { ?item ?p ?o } GROUP BY ?p } }",
+        # the whole WHERE is a sub-select that does not pass the parameter out
+        "SELECT ?p ?o (1 AS ?n) WHERE { ?item ?p ?o }",
+    ],
+)
+def test_queries_params_bind_inside_sub_selects_as_on_a_graph_file(tmp_path: Path, where: str) -> None:
+    from kg.kb import KnowledgeBase
+
+    text = f"PREFIX ex: <https://example.org/>\nSELECT ?p ?o ?n WHERE {{ {where} }}"
+    query = queries.StoredQuery(
+        name="sub",
+        title="sub",
+        description="",
+        params=(queries.Param("item", queries.ParamType.ENTITY, True, "an item"),),
+        text=text,
+    )
+    data = _ordered_data()
+    kb = KnowledgeBase(tmp_path / "kb")
+    kb.replace_graph(data)
+    plain = Graph()
+    for s, p, o, _ in data.quads((None, None, None, None)):
+        plain.add((s, p, o))
+    params = {"item": "https://example.org/a"}
+
+    def rows(result: queries.QueryResult) -> list[tuple[str, ...]]:
+        return sorted(tuple(str(row[v]) for v in ("p", "o", "n")) for row in result.rows)
+
+    on_file = rows(queries.run(plain, query, params, with_ontology=False))
+    on_store = rows(queries.run_on_store(kb, query, params))
+    assert on_store == on_file
+    assert on_file and all(n in {"0", "1"} for _, _, n in on_file)  # counts over ex:a alone, not every item
