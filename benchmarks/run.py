@@ -60,6 +60,7 @@ from rdflib import Dataset, Graph, URIRef  # noqa: E402
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID  # noqa: E402
 from rdflib.term import Node  # noqa: E402
 
+from kg.kb import KnowledgeBase  # noqa: E402
 from kg.ns import EVENTS_GRAPH, GAZETTEER_GRAPH, KGR  # noqa: E402
 from kg.queries import StoredQuery  # noqa: E402
 
@@ -115,6 +116,8 @@ class QueryTiming:
     rdflib: list[float]
     oxigraph_rows: int
     rdflib_rows: int
+    # a lookup run once for each entity the articles mention: (seconds, entity), slowest first
+    across_entities: list[tuple[float, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -506,6 +509,37 @@ def query_params() -> list[tuple[StoredQuery, dict[str, str]]]:
     return chosen
 
 
+def mentioned_entities(kb: KnowledgeBase) -> list[str]:
+    """Every entity the articles mention (what an analyst looks up), most mentioned first."""
+    _, rows = kb.select(
+        "PREFIX kg: <https://kg.example.org/ontology#> "
+        "SELECT ?entity (COUNT(?mention) AS ?mentions) WHERE { ?mention kg:refersTo ?entity } "
+        "GROUP BY ?entity ORDER BY DESC(?mentions) ?entity"
+    )
+    return [str(row["entity"]) for row in rows]
+
+
+def time_across_entities(
+    kb: KnowledgeBase, query: StoredQuery, params: dict[str, str], entities: list[str]
+) -> list[tuple[float, str]]:
+    """One timed run of a lookup per entity, after an untimed one, slowest first.
+
+    Latencies over one much-attacked base repeated say how that entity is served; the p95 of an
+    analyst's lookups is over the entities looked up, hubs and rarely mentioned ones alike.
+    """
+    from kg.queries import ParamType, run_on_store
+
+    name = next(p.name for p in query.params if p.required and p.type is ParamType.ENTITY)
+    timings = []
+    for entity in entities:
+        bound = {**params, name: entity}
+        run_on_store(kb, query, bound)
+        started = time.perf_counter()
+        run_on_store(kb, query, bound)
+        timings.append((time.perf_counter() - started, entity.rsplit("/", 1)[-1]))
+    return sorted(timings, reverse=True)
+
+
 def measure_store(dataset: Dataset, store_dir: Path, repeat: int, budget: float) -> StoreFigures:
     """Load the dataset into a fresh Oxigraph store, then time every stored query there and in rdflib."""
     from kg.kb import KnowledgeBase
@@ -519,6 +553,7 @@ def measure_store(dataset: Dataset, store_dir: Path, repeat: int, budget: float)
     # rdflib side: the same data and vocabulary in memory, queried as run(..., with_ontology=True) would
     vocabulary_graph = dataset.graph(KGR["graph/vocabulary"])
     vocabulary_graph += vocabulary()
+    entities = mentioned_entities(kb)
     try:
         for query, params in query_params():
             lookup = any(p.required and p.type is ParamType.ENTITY for p in query.params)
@@ -531,7 +566,10 @@ def measure_store(dataset: Dataset, store_dir: Path, repeat: int, budget: float)
                 repeat,
                 budget,
             )
-            figures.queries.append(QueryTiming(query.name, lookup, ox_runs, rdf_runs, ox_rows, rdf_rows))
+            timing = QueryTiming(query.name, lookup, ox_runs, rdf_runs, ox_rows, rdf_rows)
+            if lookup:
+                timing.across_entities = time_across_entities(kb, query, params, entities)
+            figures.queries.append(timing)
     finally:
         dataset.remove_graph(vocabulary_graph)
     return figures
@@ -703,6 +741,23 @@ def format_store(stores: list[StoreFigures]) -> str:
                 f"| {_ms(percentile(q.rdflib, 0.5))} | {_ms(percentile(q.rdflib, 0.95))} "
                 f"| {len(q.oxigraph)}/{len(q.rdflib)} |"
             )
+        lookups = [q for q in store.queries if q.across_entities]
+        if lookups:
+            lines += [
+                "",
+                f"Lookups of every entity the articles mention ({len(lookups[0].across_entities)} entities; "
+                "Oxigraph, one timed run each after an untimed one; ms):",
+                "",
+                "| query | entities | p50 | p95 | slowest (rows above p95 are hubs) |",
+                "|---|---:|---:|---:|---|",
+            ]
+            for q in lookups:
+                seconds = [t for t, _ in q.across_entities]
+                slowest = ", ".join(f"{entity} {_ms(t)}" for t, entity in q.across_entities[:3])
+                lines.append(
+                    f"| {q.name} | {len(seconds)} | {_ms(percentile(seconds, 0.5))} "
+                    f"| {_ms(percentile(seconds, 0.95))} | {slowest} |"
+                )
     return "\n".join(lines)
 
 
@@ -772,9 +827,30 @@ def format_targets(
         )
     if stores:
         store = max(stores, key=lambda s: s.quads)
+        lookups = [q for q in store.queries if q.across_entities]
+        if lookups:
+            # the p95 of an analyst's lookups: over the entities looked up, each one timed
+            worst = max(lookups, key=lambda q: percentile([t for t, _ in q.across_entities], 0.95))
+            p95 = percentile([t for t, _ in worst.across_entities], 0.95)
+            over = sum(1 for q in lookups if percentile([t for t, _ in q.across_entities], 0.95) > 0.005)
+            hubs = "; ".join(
+                f"{q.name} on {', '.join(QUERY_PARAMS.get(q.name, {}).values()) or 'its default'} "
+                f"p95 {_ms(percentile(q.oxigraph, 0.95))} ms"
+                for q in lookups
+            )
+            rows.append(
+                (
+                    "stored lookups of one entity on a 1M-triple store: p95 <= 5 ms",
+                    f"{over} of {len(lookups)} over; worst {worst.name} p95 {_ms(p95)} ms over the "
+                    f"{len(worst.across_entities)} entities the articles mention, at {store.quads:,} quads "
+                    f"(one hub entity repeated: {hubs})",
+                    _judge(p95, 0.005, store.quads, 1_000_000),
+                    store.quads >= 1_000_000,
+                )
+            )
         for lookup, label, limit in ((False, "aggregations", 0.3), (True, "lookups of one entity", 0.005)):
             timings = [q for q in store.queries if q.lookup == lookup]
-            if not timings:
+            if not timings or (lookup and lookups):
                 continue
             worst = max(timings, key=lambda q: percentile(q.oxigraph, 0.95))
             p95 = percentile(worst.oxigraph, 0.95)
