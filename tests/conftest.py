@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,39 @@ def write_dated_articles(folder: Path, texts: dict[str, str], published: str = "
     for name, text in texts.items():
         write_article(folder, name, f"published: {published}\n\n{text}")
     return folder
+
+
+def _answer_rows(result) -> list[tuple[str, ...]]:
+    """A query's rows as sorted tuples of strings (unbound as ""), to compare answers across engines."""
+    return sorted(
+        tuple("" if row[v] is None else str(row[v]) for v in result.variables) for row in result.rows
+    )
+
+
+@pytest.fixture(scope="session")
+def compare_stored_queries() -> Callable:
+    """Run every stored query on a SPARQL endpoint and with ``run_here``; count and name the differences.
+
+    The function returns (queries compared, queries with rows, names of those whose answers differ).
+    """
+    from kg.endpoint import run_query
+    from kg.queries import list_queries
+
+    def compare(endpoint, run_here: Callable, params: dict[str, str]) -> tuple[int, int, list[str]]:
+        compared, with_rows, differ = 0, 0, []
+        for query in list_queries():
+            given = {p.name: params[p.name] for p in query.params if p.required}
+            remote, here = run_query(endpoint, query, given), run_here(query, given)
+            if remote.variables != here.variables or _answer_rows(remote) != _answer_rows(here):
+                differ.append(query.name)
+            compared += 1
+            with_rows += bool(here.rows)
+        return compared, with_rows, differ
+
+    return compare
+
+
+@pytest.fixture(scope="session")
+def answer_rows() -> Callable:
+    """A query's rows as sorted tuples of strings, to compare one answer across engines."""
+    return _answer_rows

@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +28,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kg.cli import app
-from kg.endpoint import run_query
 from kg.kb import KnowledgeBase
-from kg.queries import QueryResult, list_queries, run_on_store
+from kg.queries import list_queries, run_on_store
 from kg.serve import SERVE_FILE, Served, ServerClient, served_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,12 +184,6 @@ def count_triples(url: str) -> int:
     return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
 
 
-def rows(result: QueryResult) -> list[tuple[str, ...]]:
-    return sorted(
-        tuple("" if row[v] is None else str(row[v]) for v in result.variables) for row in result.rows
-    )
-
-
 def summary_numbers(stderr: str) -> str:
     """The counts of ``kg build``'s summary line, without its time and destination."""
     line = next(line for line in stderr.splitlines() if "articles " in line and "triples " in line)
@@ -273,22 +266,20 @@ def test_serve_delegated_build_loads_no_model_and_prints_the_local_summary(
 
 
 def test_serve_store_equals_a_local_build_for_every_stored_query(
-    served: Server, delegated: subprocess.CompletedProcess[str], local5: Path
+    served: Server,
+    delegated: subprocess.CompletedProcess[str],
+    local5: Path,
+    compare_stored_queries: Callable,
 ) -> None:
     assert delegated.returncode == 0, delegated.stderr
     server = served_store(served.store)
     assert server is not None
     endpoint = ServerClient(server).endpoint()
     kb = KnowledgeBase.open_existing(local5)
-    compared, with_rows, differ = 0, 0, []
     try:
-        for query in list_queries():
-            given = {p.name: PARAMS[p.name] for p in query.params if p.required}
-            remote, here = run_query(endpoint, query, given), run_on_store(kb, query, given)
-            if remote.variables != here.variables or rows(remote) != rows(here):
-                differ.append(query.name)
-            compared += 1
-            with_rows += bool(here.rows)
+        compared, with_rows, differ = compare_stored_queries(
+            endpoint, lambda query, params, kb=kb: run_on_store(kb, query, params), PARAMS
+        )
     finally:
         del kb
         gc.collect()
