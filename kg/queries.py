@@ -92,7 +92,11 @@ _SHORT_FORMS: tuple[tuple[str, str], ...] = tuple(
 _HEADER_LINE = re.compile(r"#\s*(?P<key>[A-Za-z]+)\s*:\s*(?P<value>.*)$")
 _IRI_FORBIDDEN = re.compile(r'[\s<>"{}|\\^`]')
 # A conservative RFC 3987 IRI: what every engine kg talks to (rdflib, Oxigraph, SPARQL servers) accepts.
-_UCS = "\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef\U00010000-\U000efffd"
+# RFC 3987 ucschar: planes 1-13 without their last two code points (noncharacters such as U+1FFFE), and
+# plane 14 from U+E1000 (U+E0000-E0FFF are tags and variation selectors).
+_UCS = "\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef" + "".join(
+    f"{chr(0xE1000 if plane == 14 else plane << 16)}-{chr((plane << 16) | 0xFFFD)}" for plane in range(1, 15)
+)
 _IRI_HOST = rf"(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{{2}}|[{_UCS}])+(?::[0-9]{{1,5}})?"
 _IRI_CHAR = rf"(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{{2}}|[{_UCS}])"
 _HTTP_IRI = re.compile(rf"https?://{_IRI_HOST}(?:[/?]{_IRI_CHAR}*)?(?:#{_IRI_CHAR}*)?")

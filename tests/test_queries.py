@@ -372,6 +372,8 @@ def test_queries_date_params_are_typed_by_precision(value: str, datatype: URIRef
         ("timeline", {"until": "March 2020"}, "expects a date"),
         ("casualties-by-target-and-year", {"year": "twenty"}, "expects an integer"),
         ("attacks-in-place", {"place": "https://kg.example.org/id/entity/a b"}, "not a valid IRI"),
+        # a noncharacter (U+1FFFE): RFC 3987 and Oxigraph refuse it
+        ("attacks-in-place", {"place": "http://\U0001fffe"}, "not a valid IRI"),
         ("attacks-in-place", {"place": "kgr:"}, "not a valid kgr: name"),
         ("attacks-in-place", {"place": "  "}, "is empty"),
     ],
