@@ -34,6 +34,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache, lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -559,9 +560,19 @@ def sort_rows(
     Literals SPARQL leaves unordered (a string and a date) are ordered as rdflib orders them, so a query
     lists its rows in the same order on a graph file and on the store.
     """
-    for name, descending in reversed(order):  # stable sorts, last key first
-        rows = sorted(rows, key=lambda row, name=name: _term_order(row.get(name)), reverse=descending)
-    return rows
+    if not rows or not order:
+        return rows
+    # a table repeats its terms, often as one shared object (kb.select converts each term once): rank
+    # each distinct object once, by identity (rdflib hashes literals in Python), then sort on the ranks
+    distinct = {id(term): term for row in rows for term in (row.get(name) for name, _ in order)}
+    rank: dict[int, int] = {}
+    position, previous = -1, None
+    for key, identity in sorted(((_term_order(t), i) for i, t in distinct.items()), key=itemgetter(0)):
+        if key != previous:  # terms SPARQL orders alike share a rank, so ties keep the rows' order
+            position, previous = position + 1, key
+        rank[identity] = position
+    signs = [(name, -1 if descending else 1) for name, descending in order]
+    return sorted(rows, key=lambda row: tuple(sign * rank[id(row.get(name))] for name, sign in signs))
 
 
 _NUMERIC = frozenset(
@@ -572,6 +583,9 @@ _NUMERIC = frozenset(
         "unsignedShort", "unsignedByte",
     )
 )  # fmt: skip
+
+
+_XSD_STRING = str(XSD.string)
 
 
 def _term_order(term: Identifier | None) -> tuple:
@@ -589,7 +603,7 @@ def _term_order(term: Identifier | None) -> tuple:
         if value is not None and not value.is_nan():
             return (3, 0, value, str(term))
     if isinstance(term, Literal):  # as rdflib orders them: by datatype, then language, then text
-        return (3, 1, str(term.datatype or XSD.string), term.language or "", str(term))
+        return (3, 1, str(term.datatype) if term.datatype else _XSD_STRING, term.language or "", str(term))
     return (4, str(term))
 
 
