@@ -207,3 +207,32 @@ def test_rules_weapon_inside_an_attack_noun_phrase_does_not_split_it() -> None:
     (incident,) = _run(text, "2024-01-30", "en").incidents
     assert incident.date is not None and incident.date.iso == "2024-01-04"
     assert incident.perpetrators == ["united-states"] and incident.targets == ["harakat-al-nujaba"]
+
+
+def test_rules_bearing_the_signature_of_a_group_is_blame() -> None:
+    text = (
+        "Deux drones ont visé la base de Harir jeudi. Selon le Pentagone, l'attaque porte la marque "
+        "des Brigades du Hezbollah. Le porte-parole de la base n'a pas fait de commentaire."
+    )
+    (incident,) = _run(text).incidents
+    assert [(a.accused, a.accuser) for a in incident.attributions] == [
+        ("kataib-hezbollah", "us-department-of-defense")
+    ]
+
+
+def test_rules_bearing_something_else_is_no_blame() -> None:
+    text = (
+        "Deux drones ont visé la base de Harir jeudi. Des combattants des Brigades du Hezbollah "
+        "portaient des uniformes neufs lors du défilé."
+    )
+    (incident,) = _run(text).incidents
+    assert incident.attributions == []
+
+
+def test_rules_hallmarks_of_a_group_is_blame_in_english() -> None:
+    text = (
+        "A drone struck Harir air base on Thursday. US officials said the attack bore the hallmarks "
+        "of Kataib Hezbollah."
+    )
+    (incident,) = _run(text, language="en").incidents
+    assert [a.accused for a in incident.attributions] == ["kataib-hezbollah"]
