@@ -236,3 +236,19 @@ def test_rules_hallmarks_of_a_group_is_blame_in_english() -> None:
     )
     (incident,) = _run(text, language="en").incidents
     assert [a.accused for a in incident.attributions] == ["kataib-hezbollah"]
+
+
+def test_rules_english_weapon_description_between_number_and_noun() -> None:
+    for text in (
+        "An explosive-laden drone struck Harir air base on Thursday.",
+        "A one-way attack drone struck Harir air base on Thursday.",
+        "Two armed drones struck Harir air base on Thursday.",
+    ):
+        (incident,) = _run(text, language="en").incidents
+        assert incident.projectiles == (2 if text.startswith("Two") else 1), text
+
+
+def test_rules_a_dash_after_a_date_does_not_join_the_number_to_a_weapon() -> None:
+    text = "WASHINGTON, Jan 30 - The drone struck Harir air base on Sunday, officials said."
+    (incident,) = _run(text, "2024-01-30", language="en").incidents
+    assert incident.projectiles is None

@@ -158,6 +158,9 @@ class EventExtractor:
         self.projectile_words = (
             {k for k in self.kinds if " " not in k} | lexicon.words("numbers", "projectile_nouns")
         ) - lexicon.words("numbers", "not_projectile_nouns")
+        # English puts a weapon's description before it ("an explosive-laden drone", "a one-way attack
+        # drone"): words of a hyphenated compound and these modifiers may stand between number and noun
+        self.projectile_premodifiers = lexicon.words("numbers", "projectile_premodifiers")
         self.multiword_kinds = sorted((k for k in self.kinds if " " in k), key=len, reverse=True)
         self.trigger_nouns = lexicon.words("triggers", "nouns")
         # verbs that report an attack on their own (generic ones like "toucher" need a weapon word)
@@ -541,15 +544,16 @@ class EventExtractor:
         lower, lemmas = table.lower, table.lemma_lower
         numbers = self._numbers(span.doc)
         projectile_words = self.projectile_words
+        reach = 6 if self.projectile_premodifiers else 3  # "a one - way attack drone": five tokens on
         for i in range(span.start, span.end - 1):
             value = numbers[i]
             if value is None:
                 continue
-            for k in range(i + 1, min(span.end, i + 3)):
+            for k in range(i + 1, min(span.end, i + reach)):
                 if lower[k] in projectile_words or lemmas[k] in projectile_words:
                     facts.projectiles = max(facts.projectiles or 0, value)
                     break
-                if table.pos[k] not in ("ADJ",):
+                if table.pos[k] != "ADJ" and not self._premodifies(span.doc, k, span.end):
                     break
         persons = {i for i, key in token_key.items() if entities.get(key) and entities[key].kind == "Person"}
         facts.killed, facts.injured = self.casualties.read(span, persons)
@@ -580,6 +584,18 @@ class EventExtractor:
                 numbers.append(cache[text])
             doc.user_data["kg.numbers"] = numbers
         return numbers
+
+    def _premodifies(self, doc: Doc, k: int, end: int) -> bool:
+        """Whether token ``k`` can sit inside a weapon's description, before the weapon noun."""
+        if not self.projectile_premodifiers:
+            return False
+        if doc[k].lower_ in self.projectile_premodifiers:
+            return True
+
+        def joining(h: int) -> bool:  # a hyphen inside a word ("one-way"), not a dash ("Jan 30 - The")
+            return doc[h].text == "-" and not doc[h - 1].whitespace_ and not doc[h].whitespace_
+
+        return joining(k) or (k + 1 < end and joining(k + 1)) or joining(k - 1)
 
     def _read_relations(
         self, span: Span, facts: SegmentFacts, token_key: dict[int, str], entities: dict[str, EntityRecord]
