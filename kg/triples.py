@@ -207,6 +207,8 @@ def write_merged_event(graph: Graph, event: URIRef, record: Event) -> None:
             graph.add((event, prop, Literal(max(values), datatype=XSD.nonNegativeInteger)))
     if any(i.intercepted for i in incidents):
         graph.add((event, KG.intercepted, Literal(True)))
+    elif any(i.intercepted is False for i in incidents):  # a source says nothing was intercepted
+        graph.add((event, KG.intercepted, Literal(False)))
     if any(i.is_main for i in incidents):
         graph.add((event, KG.isMain, Literal(True)))
 

@@ -252,3 +252,21 @@ def test_rules_a_dash_after_a_date_does_not_join_the_number_to_a_weapon() -> Non
     text = "WASHINGTON, Jan 30 - The drone struck Harir air base on Sunday, officials said."
     (incident,) = _run(text, "2024-01-30", language="en").incidents
     assert incident.projectiles is None
+
+
+def test_rules_a_drone_raining_down_in_a_compound_tense_is_not_shot_down() -> None:
+    text = "Dimanche, un drone chargé d'explosifs s'est abattu sur la base de Harir, faisant deux blessés."
+    (incident,) = _run(text).incidents
+    assert incident.intercepted is None
+
+
+def test_rules_a_stated_miss_is_false_unless_a_sentence_says_one_was_stopped() -> None:
+    missed = "A drone struck Harir air base on Sunday. The drone was not intercepted, officials said."
+    (incident,) = _run(missed, language="en").incidents
+    assert incident.intercepted is False
+    mixed = (
+        "Trois roquettes ont visé la base de Harir dimanche : la première n'a pas été interceptée, "
+        "mais les deux autres ont été interceptées par le système C-RAM."
+    )
+    (incident,) = _run(mixed).incidents
+    assert incident.intercepted is True

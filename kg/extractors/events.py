@@ -168,6 +168,7 @@ class EventExtractor:
         self.foiled_objects = lexicon.words("status", "foiled_objects")
         self.fired_words = lexicon.words("status", "fired_words")
         self.not_intercepted = lexicon.words("status", "not_interception_before")
+        self.reflexive_auxiliaries = lexicon.words("status", "reflexive_auxiliaries")
         self.target_markers = lexicon.words("relations", "target_markers")
         self.target_verbs = lexicon.words("relations", "target_verbs")
         self.cut_connectors = lexicon.words("relations", "cut_connectors")
@@ -562,9 +563,15 @@ class EventExtractor:
             two_words = f"{word} {lower[i + 1]}" if i + 1 < span.end else word
             if word in self.intercepted or two_words in self.intercepted:
                 negated = any(w in ("pas", "ne", "n'", "not") for w in lower[max(span.start, i - 3) : i])
-                reflexive = i > span.start and lower[i - 1] in self.not_intercepted
+                # "s'abat", and past the auxiliary of a compound tense: "s'est abattu", "se sont abattus"
+                before = lower[i - 1] if i > span.start else ""
+                if before in self.reflexive_auxiliaries and i - 1 > span.start:
+                    before = lower[i - 2]
+                reflexive = before in self.not_intercepted
                 if not negated and not reflexive:
                     facts.intercepted = True
+                elif negated and not reflexive and facts.intercepted is None:
+                    facts.intercepted = False  # "was not intercepted", "n'a pas été intercepté"
             if lemmas[i] in ("intercepter", "intercept") and i > span.start:
                 helper = range(max(span.start, i - 3), i)
                 if any(lemmas[k] in self.intercept_success for k in helper if lower[k] != word):
@@ -1061,6 +1068,8 @@ class EventExtractor:
                 setattr(incident, attr, value if old is None else max(old, value))
         if seg.intercepted:
             incident.intercepted = True
+        elif seg.intercepted is False and incident.intercepted is None:
+            incident.intercepted = False  # a stated miss, unless another sentence says one was stopped
         for key in seg.launch_sites:
             if key not in incident.launch_sites:
                 incident.launch_sites.append(key)
