@@ -270,3 +270,12 @@ def test_rules_a_stated_miss_is_false_unless_a_sentence_says_one_was_stopped() -
     )
     (incident,) = _run(mixed).incidents
     assert incident.intercepted is True
+
+
+def test_rules_an_interception_told_in_the_next_sentence_joins_the_incident() -> None:
+    text = (
+        "Deux roquettes ont visé la base de Harir dimanche. "
+        "L'une d'elles a été interceptée par le système de défense C-RAM, selon un responsable."
+    )
+    (incident,) = _run(text).incidents
+    assert incident.intercepted is True

@@ -902,6 +902,7 @@ class EventExtractor:
                     or seg.injured is not None
                     or seg.claimed_by
                     or seg.launch_sites  # "Elles ont été tirées depuis le village de X"
+                    or seg.intercepted is not None  # "L'une d'elles a été interceptée par le C-RAM"
                 )
                 if refers_back and (not seg.series or seg.anaphoric):
                     self._absorb_details(current, seg)
