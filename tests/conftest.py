@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -62,6 +66,17 @@ def seed_extractions():
 
     articles, _ = read_all([SEEDS])
     return {x.article.id: x for x in extract_all(articles)}
+
+
+@cache
+def benchmark_script(name: str) -> ModuleType:
+    """``benchmarks/NAME.py`` (a script folder, not a package), imported once."""
+    spec = importlib.util.spec_from_file_location(f"kg_benchmark_{name}", ROOT / "benchmarks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being created
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_article(folder: Path, name: str, text: str) -> Path:

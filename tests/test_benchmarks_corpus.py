@@ -7,28 +7,18 @@ like real ones and finds the attacks they report.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from functools import cache
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import benchmark_script
 
 from kg.articles import read_article
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-@cache
 def corpus() -> ModuleType:
-    """``benchmarks/corpus.py`` (a script folder, not a package), imported once."""
-    spec = importlib.util.spec_from_file_location("kg_benchmark_corpus", ROOT / "benchmarks" / "corpus.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being created
-    spec.loader.exec_module(module)
-    return module
+    """``benchmarks/corpus.py``."""
+    return benchmark_script("corpus")
 
 
 def _write(folder: Path, count: int, seed: int) -> list[Path]:

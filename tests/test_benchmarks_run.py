@@ -7,29 +7,10 @@ parameter that is only optional does not make a query a lookup.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from functools import cache
-from pathlib import Path
-from types import ModuleType
-
 import pytest
+from conftest import benchmark_script
 
 from kg.queries import parse_query
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@cache
-def runner() -> ModuleType:
-    """``benchmarks/run.py`` (a script folder, not a package), imported once."""
-    spec = importlib.util.spec_from_file_location("kg_benchmark_run", ROOT / "benchmarks" / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being created
-    spec.loader.exec_module(module)
-    return module
-
 
 PREFIX = "PREFIX kg: <https://kg.example.org/ontology#>\n"
 
@@ -76,4 +57,4 @@ def test_benchmarks_run_query_kind_follows_the_query_shape(
     name: str, header: str, body: str, kind: str
 ) -> None:
     query = parse_query(f"# title: {name}\n{header}{PREFIX}{body}", name=name)
-    assert runner().query_kind(query) == kind
+    assert benchmark_script("run").query_kind(query) == kind
