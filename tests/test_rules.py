@@ -279,3 +279,13 @@ def test_rules_an_interception_told_in_the_next_sentence_joins_the_incident() ->
     )
     (incident,) = _run(text).incidents
     assert incident.intercepted is True
+
+
+def test_rules_a_spokesman_announcing_a_strike_is_no_blame_verb() -> None:
+    """ "porte-parole" starts like "porter (la signature)", which blames only with its complement."""
+    text = (
+        "Le porte-parole des Brigades du Hezbollah a annoncé avoir visé la base de Harir dimanche "
+        "avec deux drones."
+    )
+    (incident,) = _run(text).incidents
+    assert incident.claimed_by == ["kataib-hezbollah"]

@@ -649,9 +649,8 @@ class EventExtractor:
                 for key in dict.fromkeys(before[:1] + after[:1]):
                     facts.claimed_by.append(key)
             elif verb in self.accuse_verbs:
-                complement = self.accuse_complements.get(verb)
                 tail = lower[position + 1 : min(span.end, position + 5)]
-                if complement and not any(w in complement for w in tail):
+                if self._lacks_complement(verb, lower, position, span.end):
                     continue
                 if verb in ("attribuer", "imputer") and not any(w in ("à", "aux", "au") for w in tail):
                     continue
@@ -700,13 +699,27 @@ class EventExtractor:
                 None,
             )
             if speech is None or any(
-                lemmas[k] in self.accuse_verbs or lower[k].startswith(tuple(self.accuse_stems))
-                for k in range(span.start, position)
+                self._blames(lower, lemmas, k, span.end) for k in range(span.start, position)
             ):
                 continue
             groups = [token_key[i] for i in range(span.start, speech) if kind_of(i) in _GROUP_KINDS]
             if groups and groups[0] not in facts.claimed_by:
                 facts.claimed_by.append(groups[0])
+
+    def _lacks_complement(self, verb: str, lower: list[str], position: int, end: int) -> bool:
+        """ "tenir", "porter", "bear" blame only with their complement ("porte la signature de")."""
+        complement = self.accuse_complements.get(verb)
+        return bool(complement) and not any(
+            w in complement for w in lower[position + 1 : min(end, position + 5)]
+        )
+
+    def _blames(self, lower: list[str], lemmas: list[str], k: int, end: int) -> bool:
+        """Whether token ``k`` is a blame verb ("accusé", "porte la signature"; not "porte-parole")."""
+        verb = lemmas[k] if lemmas[k] in self.accuse_verbs else None
+        if verb is None:
+            stem = next((s for s in self.accuse_stems if lower[k].startswith(s)), None)
+            verb = self.accuse_stems[stem] if stem is not None else None
+        return verb is not None and not self._lacks_complement(verb, lower, k, end)
 
     def _perpetrators_by_adjective(self, span: Span) -> list[str]:
         """ "frappes américaines", "l'aviation américaine", "a US drone strike": the state that struck."""
