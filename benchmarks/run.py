@@ -64,7 +64,7 @@ from rdflib.term import Node  # noqa: E402
 
 from kg.kb import KnowledgeBase  # noqa: E402
 from kg.ns import EVENTS_GRAPH, GAZETTEER_GRAPH, KGR  # noqa: E402
-from kg.queries import StoredQuery  # noqa: E402
+from kg.queries import ParamType, StoredQuery  # noqa: E402
 
 RESULTS = BENCHMARKS / "RESULTS.md"
 BEGIN_MARKER = "<!-- benchmarks/run.py: begin -->"
@@ -205,7 +205,7 @@ def _rss_mib(who: int = resource.RUSAGE_SELF) -> float:
 
 
 def _child_build(corpus: Path, extra: Path, workers: int, graph_out: Path, store: Path) -> dict:
-    from kg.kb import KnowledgeBase, remove_knowledge_base
+    from kg.kb import remove_knowledge_base
     from kg.pipeline import build, build_into
     from kg.update import rewrite
 
@@ -523,8 +523,6 @@ def query_kind(query: StoredQuery) -> str:
     or entity: tens of thousands of rows at 1M triples) are listings, and the ``-violation`` queries
     are integrity checks that read every mention; both are timed and reported, under no target.
     """
-    from kg.queries import ParamType
-
     if any(p.required and p.type is ParamType.ENTITY for p in query.params):
         return "lookup"
     if query.is_violation:
@@ -558,7 +556,7 @@ def time_across_entities(
     Latencies over one much-attacked base repeated say how that entity is served; the p95 of an
     analyst's lookups is over the entities looked up, hubs and rarely mentioned ones alike.
     """
-    from kg.queries import ParamType, run_on_store
+    from kg.queries import run_on_store
 
     name = next(p.name for p in query.params if p.required and p.type is ParamType.ENTITY)
     timings = []
@@ -573,7 +571,6 @@ def time_across_entities(
 
 def measure_store(dataset: Dataset, store_dir: Path, repeat: int, budget: float) -> StoreFigures:
     """Load the dataset into a fresh Oxigraph store, then time every stored query there and in rdflib."""
-    from kg.kb import KnowledgeBase
     from kg.queries import run, run_on_store, vocabulary
 
     kb = KnowledgeBase(store_dir)
