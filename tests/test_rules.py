@@ -289,3 +289,45 @@ def test_rules_a_spokesman_announcing_a_strike_is_no_blame_verb() -> None:
     )
     (incident,) = _run(text).incidents
     assert incident.claimed_by == ["kataib-hezbollah"]
+
+
+def test_rules_group_noun_claims_for_the_group_named_before() -> None:
+    text = (
+        "Trois roquettes ont visé la base d'Ain al-Asad lundi. Les Kataëb Hezbollah sont soupçonnés. "
+        "Le groupe a revendiqué l'attaque sur Telegram."
+    )
+    (incident,) = _run(text).incidents
+    assert incident.claimed_by == ["kataib-hezbollah"]
+
+
+def test_rules_demonstrative_group_noun_is_blamed() -> None:
+    text = (
+        "Deux drones ont frappé la base de Harir dimanche. Harakat al-Nujaba a menacé de nouvelles frappes. "
+        "Le Pentagone a accusé ce groupe d'avoir mené l'attaque."
+    )
+    (incident,) = _run(text).incidents
+    assert [a.accused for a in incident.attributions] == ["harakat-al-nujaba"]
+
+
+def test_rules_english_group_noun_claims() -> None:
+    text = (
+        "Two rockets hit Ain al-Asad air base on Monday. Kataib Hezbollah has been behind similar strikes. "
+        "The group claimed responsibility on Telegram."
+    )
+    (incident,) = _run(text, language="en").incidents
+    assert incident.claimed_by == ["kataib-hezbollah"]
+
+
+def test_rules_group_noun_with_its_own_name_or_a_collective_before_is_no_reference() -> None:
+    named = (
+        "Trois roquettes ont visé la base d'Ain al-Asad lundi. Les Kataëb Hezbollah sont soupçonnés. "
+        "Le groupe Liwa al-Ghaliboun a revendiqué l'attaque."
+    )
+    collective = (
+        "Trois roquettes ont visé la base d'Ain al-Asad lundi. Les milices pro-iraniennes sont soupçonnées. "
+        "Le groupe a revendiqué l'attaque."
+    )
+    for text in (named, collective):
+        (incident,) = _run(text).incidents
+        assert "kataib-hezbollah" not in incident.claimed_by
+        assert "iran-backed-militias" not in incident.claimed_by

@@ -425,8 +425,11 @@ class EntityExtractor:
             if kind is None or taken[i] or i == 0 or lower[i - 1] not in self.definite:
                 continue
             nxt = doc[i + 1] if i + 1 < len(doc) else None
-            if nxt is not None and (nxt.lower_ in _CONNECTORS or _is_name_token(nxt)):
-                continue  # "la base de X", "le camp X": a name of its own
+            # "la base de X", "le camp X": a name of its own; but "accuse cette faction d'être derrière"
+            # and "blamed the group of having" go on with a verb, not a name
+            verb_after = i + 2 < len(doc) and doc[i + 2].pos_ in ("VERB", "AUX")
+            if nxt is not None and ((nxt.lower_ in _CONNECTORS and not verb_after) or _is_name_token(nxt)):
+                continue
             if i > 1 and doc[i - 2].lower_ in self.new_incident:
                 continue
             before = [
