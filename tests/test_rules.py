@@ -331,3 +331,33 @@ def test_rules_group_noun_with_its_own_name_or_a_collective_before_is_no_referen
         (incident,) = _run(text).incidents
         assert "kataib-hezbollah" not in incident.claimed_by
         assert "iran-backed-militias" not in incident.claimed_by
+
+
+def test_rules_wire_dateline_is_neither_place_nor_date_of_the_attack() -> None:
+    text = (
+        "BAGDAD, 2 janv 2020 (AFP) - Trois roquettes ont frappé mercredi la base aérienne d'Aïn al-Assad, "
+        "dans l'ouest de l'Irak."
+    )
+    (incident,) = _run(text, "2020-01-02").incidents
+    assert "baghdad" not in incident.locations
+    assert incident.date is not None and incident.date.iso == "2020-01-01"
+
+
+def test_rules_shortly_before_an_early_hour_is_after_midnight() -> None:
+    text = (
+        "Des missiles ont visé dans la nuit de mardi à mercredi, peu avant 2 heures du matin, "
+        "la base aérienne d'Aïn al-Assad."
+    )
+    (incident,) = _run(text, "2020-01-08").incidents
+    assert incident.date is not None and incident.date.iso == "2020-01-08"
+
+
+def test_rules_own_weekday_beats_at_the_same_time() -> None:
+    text = (
+        "Deux roquettes ont visé mardi la base de Balad. "
+        "Un drone américain avait frappé vendredi près de l'aéroport international de Bagdad, tuant le "
+        "commandant en même temps que son adjoint."
+    )
+    incidents = _run(text, "2020-01-08").incidents
+    airport = next(i for i in incidents if "baghdad-international-airport" in i.places)
+    assert airport.date is not None and airport.date.iso == "2020-01-03"

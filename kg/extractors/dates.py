@@ -128,6 +128,12 @@ class TimeParser:
                     r"(?:minuit|midnight|0?[0-5]\s*h|0?[0-5]\s*(?::|am|a\.m))",
                     after,
                 )
+                # "peu avant 2 heures du matin" is after midnight too ("peu avant minuit" is not)
+                or re.match(
+                    r"[\s,]*(?:peu\s+avant|juste\s+avant|shortly\s+before|just\s+before)\s+"
+                    r"0?[1-5]\s*(?:h|:|am|a\.m)",
+                    after,
+                )
             )
             if kind == "night_wd":
                 day = self.weekdays[g[1 if after_midnight else 0].lower()]

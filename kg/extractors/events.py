@@ -93,6 +93,14 @@ _PLURAL_DETERMINERS = frozenset({"les", "ces", "des", "the", "these", "those"})
 _INDEFINITE = frozenset({"une", "un", "a", "an"})
 _ACTOR_KINDS = frozenset({"ArmedGroup", "State", "Country", "Organization", "Person"})
 _GROUP_KINDS = frozenset({"ArmedGroup"})
+# a wire dateline opening a paragraph: "BAGDAD, 8 janv 2020 (AFP) -", "Erbil (Reuters) —", "BAGHDAD — ";
+# it says where and when the story was filed, not where or when the attack happened
+_DATELINE = re.compile(
+    r"^[ \t]*[A-ZÀ-Þ][\w'’.-]*(?:[ -][A-ZÀ-Þ][\w'’.-]*){0,2}"
+    r"(?:(?:[ \t]*,[ \t]*[^\n()]{1,30}?)?[ \t]*\([A-Z][\w .-]{1,25}\)[ \t]*[-–—]"
+    r"|(?<=[A-ZÀ-Þ])[ \t]+[–—-][ \t])",
+    re.M,
+)
 # "au nord de Bagdad", "west of Baghdad": a reference point, not where the attack happened
 _DIRECTIONAL = re.compile(
     r"\b(nord|sud|est|ouest|north|south|east|west|northwest|northeast|southwest|southeast)"
@@ -233,8 +241,11 @@ class EventExtractor:
     ) -> list[Incident]:
         """Incidents reported in ``doc``, the article's headline incident first."""
         token_key: dict[int, str] = {}
+        datelines = [(m.start(), m.end()) for m in _DATELINE.finditer(_doc_text(doc))]
         # longest mentions first: "l'aéroport international de Bagdad" owns its tokens, not "Bagdad"
         for mention in sorted(mentions, key=lambda m: m.start - m.end):
+            if any(start <= mention.start < end for start, end in datelines):
+                continue  # the dateline's city is where the story was filed
             span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
             if span is not None:
                 for token in span:
@@ -248,7 +259,8 @@ class EventExtractor:
                 continue
             pieces = self._segments(span)
             sentence_facts = [
-                self._read(doc[start:end], sentence.index, token_key, entities) for start, end in pieces
+                self._read(doc[start:end], sentence.index, token_key, entities, datelines)
+                for start, end in pieces
             ]
             # a later attack noun with no place or date of its own is the same incident
             # ("à la suite d'une attaque")
@@ -261,7 +273,7 @@ class EventExtractor:
             relative = bool(self.relative_anchor.search(span.text))
             for index, (start, end) in enumerate(kept):
                 segment = (
-                    self._read(doc[start:end], sentence.index, token_key, entities)
+                    self._read(doc[start:end], sentence.index, token_key, entities, datelines)
                     if len(kept) < len(pieces)
                     else sentence_facts[index]
                 )
@@ -325,7 +337,12 @@ class EventExtractor:
 
     # -- reading one segment -----------------------------------------------------------------------
     def _read(
-        self, span: Span, sentence: int, token_key: dict[int, str], entities: dict[str, EntityRecord]
+        self,
+        span: Span,
+        sentence: int,
+        token_key: dict[int, str],
+        entities: dict[str, EntityRecord],
+        datelines: list[tuple[int, int]],
     ) -> SegmentFacts:
         table = token_table(span.doc)
         lower, lemmas = table.lower, table.lemma_lower
@@ -415,7 +432,7 @@ class EventExtractor:
         )
         facts.blame_period = any(f" {m} " in lowered for m in self.period_markers)
         self._read_places(span, facts, token_key, entities)
-        self._read_dates(span, facts)
+        self._read_dates(span, facts, datelines)
         self._read_counts(span, facts, token_key, entities)
         self._read_relations(span, facts, token_key, entities)
         if not ({"airstrike"} & facts.kinds or facts.perpetrators):
@@ -511,9 +528,11 @@ class EventExtractor:
                 )
         return False
 
-    def _read_dates(self, span: Span, facts: SegmentFacts) -> None:
+    def _read_dates(self, span: Span, facts: SegmentFacts, datelines: list[tuple[int, int]]) -> None:
         doc = span.doc
         for expression in self.time.find(span.text, offset=span.start_char):
+            if any(start <= expression.start < end for start, end in datelines):
+                continue  # the day the story was filed
             text = _doc_text(doc)
             before = text[max(0, expression.start - 14) : expression.start].lower()
             after = text[expression.end : expression.end + 12].lower()
@@ -984,11 +1003,13 @@ class EventExtractor:
     ) -> ResolvedDate | None:
         result = None
         for expression in seg.dates:
-            if expression.same_as_previous:
-                return current.date if current else None
-            resolved = resolve(expression, reference, precision)
+            resolved = None if expression.same_as_previous else resolve(expression, reference, precision)
             if resolved is not None:
                 result = finer(result, resolved) if result is None or compatible(result, resolved) else result
+        if result is None and any(expression.same_as_previous for expression in seg.dates):
+            # "le même jour" dates by the incident before, unless the segment names its own day
+            # ("tué vendredi, en même temps que ...")
+            return current.date if current else None
         return result
 
     def _ancestors(self, key: str) -> set[str]:
