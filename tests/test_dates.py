@@ -71,3 +71,24 @@ def test_dates_compatible_and_finer() -> None:
     assert compatible(month, day) and not compatible(other, day)
     assert compatible(None, day)
     assert finer(month, day) == day
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "precision", "expected"),
+    [
+        ("fr", "a été visée hier", "day", "2021-07-07"),
+        ("fr", "hier soir vers 23 h", "day", "2021-07-07"),
+        ("fr", "avant-hier", "day", "2021-07-06"),
+        ("fr", "la nuit dernière", "day", "2021-07-07"),
+        ("fr", "cette nuit, vers 2 h", "day", "2021-07-08"),  # after midnight: the publication day
+        ("fr", "aujourd'hui", "day", "2021-07-08"),
+        ("fr", "hier", "month", None),  # a paper dated to the month: no day to count back from
+        ("en", "claiming yesterday's rocket attack", "day", "2021-07-07"),
+        ("en", "Last night, at approximately 7:30 p.m.", "day", "2021-07-07"),
+        ("en", "the day before yesterday", "day", "2021-07-06"),
+    ],
+)
+def test_days_counted_back_from_publication(
+    language: str, text: str, precision: str, expected: str | None
+) -> None:
+    assert _resolve_first(TimeParser(load_lexicon(language)), text, date(2021, 7, 8), precision) == expected

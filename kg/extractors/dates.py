@@ -35,6 +35,7 @@ class TimeExpression:
     early: bool = False
     same_as_previous: bool = False  # "simultanément", "au même moment"
     this_week: bool = False  # "ce mercredi", "this Wednesday": may be the publication day itself
+    days_ago: int | None = None  # "hier" 1, "avant-hier" 2, "aujourd'hui" 0: days before publication
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,13 @@ class TimeParser:
         last_year = _word_pattern(dates.get("last_year", [])) or "(?!x)x"
         self.month_end = frozenset(dates.get("month_part_end", []))
         self.same = _word_pattern(dates.get("same_time", [])) or "(?!x)x"
+        # days counted back from publication: "avant-hier", "hier (soir)", "la nuit dernière", "aujourd'hui"
+        modifiers = _word_pattern(sorted(self.night | self.early)) or "(?!x)x"
+        self.days_back = {
+            key: re.compile(rf"\b(?:{words})\b(?:\s+({modifiers}))?", re.I)
+            for key in ("day_before_yesterday", "last_night", "yesterday", "today")
+            if (words := _word_pattern(dates.get(key, [])))
+        }
         self.patterns = [
             # "dans la nuit de jeudi à vendredi", "overnight Tuesday into Wednesday"
             (
@@ -98,6 +106,7 @@ class TimeParser:
             ("y", re.compile(r"\b(?:en|in|de|of|depuis|since)\s+((?:19|20)\d{2})\b", re.I)),
             ("same", re.compile(rf"\b(?:{self.same})\b", re.I)),
         ]
+        self.patterns[-1:-1] = list(self.days_back.items())
 
     def find(self, text: str, offset: int = 0) -> list[TimeExpression]:
         """Every time expression in ``text`` (offsets shifted by ``offset``), longest first wins."""
@@ -185,6 +194,25 @@ class TimeParser:
             return TimeExpression(**span, year=int(g[0]))
         if kind == "same":
             return TimeExpression(**span, same_as_previous=True)
+        if kind in self.days_back:
+            ago = {"day_before_yesterday": 2, "last_night": 1, "yesterday": 1, "today": 0}[kind]
+            modifier = (g[0] or "").lower()
+            last_night = kind == "last_night" or modifier in self.night
+            after_midnight = bool(
+                re.match(
+                    r"[\s,]*(?:vers\s+|à\s+|peu\s+après\s+|shortly\s+after\s+|around\s+|at\s+|about\s+)?"
+                    r"(?:0?[0-5]\s*(?:h\b|heures?|:|am|a\.m))",
+                    after,
+                )
+            )
+            if last_night and after_midnight and ago > 0:
+                ago -= 1  # "la nuit dernière, vers 2 h", "last night at 1 a.m.": the publication day
+            return TimeExpression(
+                **span,
+                days_ago=ago,
+                night=last_night and not after_midnight,
+                early=after_midnight or modifier in self.early,
+            )
         return None
 
 
@@ -218,6 +246,10 @@ def resolve(
         return None
     if expression.relative_years is not None:
         return ResolvedDate(f"{reference.year + expression.relative_years:04d}", "year")
+    if expression.days_ago is not None:
+        if reference_precision != "day":
+            return None  # "hier" in a paper dated only to the month names no day we can tell
+        return ResolvedDate((reference - timedelta(days=expression.days_ago)).isoformat(), "day")
     if expression.month and expression.day:
         year = reference.year
         if reference_precision == "year":
