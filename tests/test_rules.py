@@ -361,3 +361,12 @@ def test_rules_own_weekday_beats_at_the_same_time() -> None:
     incidents = _run(text, "2020-01-08").incidents
     airport = next(i for i in incidents if "baghdad-international-airport" in i.places)
     assert airport.date is not None and airport.date.iso == "2020-01-03"
+
+
+def test_rules_english_hold_responsible_blames_past_a_coordinated_object() -> None:
+    blamed = "Two rockets hit Erbil air base on Monday. Washington holds Kataib Hezbollah responsible for it."
+    (incident,) = _run(blamed, "2023-11-21", language="en").incidents
+    assert [a.accused for a in incident.attributions] == ["kataib-hezbollah"]
+    holding = "Two rockets hit Erbil air base on Monday. The soldiers were holding positions near the gate."
+    (incident,) = _run(holding, "2023-11-21", language="en").incidents
+    assert incident.attributions == []

@@ -726,10 +726,13 @@ class EventExtractor:
                 facts.claimed_by.append(groups[0])
 
     def _lacks_complement(self, verb: str, lower: list[str], position: int, end: int) -> bool:
-        """ "tenir", "porter", "bear" blame only with their complement ("porte la signature de")."""
+        """ "tenir", "porter", "bear" blame only with their complement ("porte la signature de").
+
+        The complement may follow a coordinated object: "we hold Iran and its proxies responsible".
+        """
         complement = self.accuse_complements.get(verb)
         return bool(complement) and not any(
-            w in complement for w in lower[position + 1 : min(end, position + 5)]
+            w in complement for w in lower[position + 1 : min(end, position + 8)]
         )
 
     def _blames(self, lower: list[str], lemmas: list[str], k: int, end: int) -> bool:
