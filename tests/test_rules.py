@@ -370,3 +370,21 @@ def test_rules_english_hold_responsible_blames_past_a_coordinated_object() -> No
     holding = "Two rockets hit Erbil air base on Monday. The soldiers were holding positions near the gate."
     (incident,) = _run(holding, "2023-11-21", language="en").incidents
     assert incident.attributions == []
+
+
+def test_rules_known_name_inside_a_new_name_is_not_that_place() -> None:
+    text = (
+        "Fourteen rockets landed on Ain al-Asad air base. They were fired from a truck parked near the "
+        "village of Khan al-Baghdadi, a few kilometres from the base."
+    )
+    extraction = _run(text, "2021-07-08", language="en")
+    assert "khan-al-baghdadi" in extraction.entities
+    assert "al-baghdadi" not in extraction.entities
+
+
+def test_rules_new_province_is_labelled_in_english() -> None:
+    text = "Onze missiles ont visé la base d'Aïn al-Assad. Tous ont été tirés depuis la province de Kermanshah."
+    extraction = _run(text, "2020-01-08")
+    assert extraction.entities["kermanshah-province"].label == "Kermanshah Province"
+    (incident,) = extraction.incidents
+    assert incident.launch_sites == ["kermanshah-province"]

@@ -122,7 +122,10 @@ class EntityExtractor:
                 found.append(hit)
                 taken[hit.start : hit.end] = [True] * (hit.end - hit.start)
         for span in doc.spans.get(NESTED_SPANS, []):
-            if any(f.start <= span.start and span.end <= f.end and f.key != span.kb_id_ for f in found):
+            inside = [f for f in found if f.start <= span.start and span.end <= f.end]
+            if any(not f.record.in_gazetteer and fold(span.text) in fold(f.record.label) for f in inside):
+                continue  # part of a new name ("Khan al-Baghdadi"), not a mention of its own
+            if any(f.key != span.kb_id_ for f in inside):
                 entry = self.index.entries[self.index_iri(span.kb_id_)]
                 found.append(_Found(span.start, span.end, entry.slug, self._record(entry, span.text)))
 
@@ -271,7 +274,9 @@ class EntityExtractor:
             entry = self.index.lookup(candidate)
             if entry and _kinds_compatible(kind, entry.kind):
                 return _Found(start, end, entry.slug, self._record(entry, span.text))
-        overlapping = [s for s in gaz if s.start < end and head_end < s.end]
+        # a known name inside the phrase stands for it only from the name's first word: "Khan al-Baghdadi"
+        # is another town than al-Baghdadi
+        overlapping = [s for s in gaz if s.start < end and head_end < s.end and s.start <= head_end]
         for s in overlapping:
             entry = self.index.entries[self.index_iri(s.kb_id_)]
             if _kinds_compatible(kind, entry.kind):
@@ -299,6 +304,8 @@ class EntityExtractor:
         )
         if kind == "ArmedGroup" and len(label.split()) < 2 and not doc[start].is_title:
             return None
+        if kind == "Province" and name_bounds[0] != start:
+            label = f"{name} Province"  # labels are English, as the gazetteer's ("Anbar Province")
         key = slugify(label)
         existing = self.index.entries.get(self.index_iri(key))
         if existing is not None and existing.kind != kind:
