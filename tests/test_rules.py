@@ -383,7 +383,9 @@ def test_rules_known_name_inside_a_new_name_is_not_that_place() -> None:
 
 
 def test_rules_new_province_is_labelled_in_english() -> None:
-    text = "Onze missiles ont visé la base d'Aïn al-Assad. Tous ont été tirés depuis la province de Kermanshah."
+    text = (
+        "Onze missiles ont visé la base d'Aïn al-Assad. Tous ont été tirés depuis la province de Kermanshah."
+    )
     extraction = _run(text, "2020-01-08")
     assert extraction.entities["kermanshah-province"].label == "Kermanshah Province"
     (incident,) = extraction.incidents

@@ -38,6 +38,10 @@ class TimeExpression:
     days_ago: int | None = None  # "hier" 1, "avant-hier" 2, "aujourd'hui" 0: days before publication
 
 
+# lexicon keys of words that count days back from publication, and how many days each counts
+_DAYS_BACK = {"day_before_yesterday": 2, "last_night": 1, "yesterday": 1, "today": 0}
+
+
 @dataclass(frozen=True)
 class ResolvedDate:
     """An ISO date string at its precision (``2020``, ``2020-07``, ``2020-07-14``)."""
@@ -74,7 +78,7 @@ class TimeParser:
         modifiers = _word_pattern(sorted(self.night | self.early)) or "(?!x)x"
         self.days_back = {
             key: re.compile(rf"\b(?:{words})\b(?:\s+({modifiers}))?", re.I)
-            for key in ("day_before_yesterday", "last_night", "yesterday", "today")
+            for key in _DAYS_BACK
             if (words := _word_pattern(dates.get(key, [])))
         }
         self.patterns = [
@@ -195,7 +199,7 @@ class TimeParser:
         if kind == "same":
             return TimeExpression(**span, same_as_previous=True)
         if kind in self.days_back:
-            ago = {"day_before_yesterday": 2, "last_night": 1, "yesterday": 1, "today": 0}[kind]
+            ago = _DAYS_BACK[kind]
             modifier = (g[0] or "").lower()
             last_night = kind == "last_night" or modifier in self.night
             after_midnight = bool(
