@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kg.articles import Article, normalise
 from kg.extractors import extract
 from kg.nlp import load_pipeline
@@ -291,12 +293,23 @@ def test_rules_a_spokesman_announcing_a_strike_is_no_blame_verb() -> None:
     assert incident.claimed_by == ["kataib-hezbollah"]
 
 
-def test_rules_group_noun_claims_for_the_group_named_before() -> None:
-    text = (
-        "Trois roquettes ont visé la base d'Ain al-Asad lundi. Les Kataëb Hezbollah sont soupçonnés. "
-        "Le groupe a revendiqué l'attaque sur Telegram."
-    )
-    (incident,) = _run(text).incidents
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        (
+            "fr",
+            "Trois roquettes ont visé la base d'Ain al-Asad lundi. Les Kataëb Hezbollah sont soupçonnés. "
+            "Le groupe a revendiqué l'attaque sur Telegram.",
+        ),
+        (
+            "en",
+            "Two rockets hit Ain al-Asad air base on Monday. Kataib Hezbollah has been behind similar "
+            "strikes. The group claimed responsibility on Telegram.",
+        ),
+    ],
+)
+def test_rules_group_noun_claims_for_the_group_named_before(language: str, text: str) -> None:
+    (incident,) = _run(text, language=language).incidents
     assert incident.claimed_by == ["kataib-hezbollah"]
 
 
@@ -307,15 +320,6 @@ def test_rules_demonstrative_group_noun_is_blamed() -> None:
     )
     (incident,) = _run(text).incidents
     assert [a.accused for a in incident.attributions] == ["harakat-al-nujaba"]
-
-
-def test_rules_english_group_noun_claims() -> None:
-    text = (
-        "Two rockets hit Ain al-Asad air base on Monday. Kataib Hezbollah has been behind similar strikes. "
-        "The group claimed responsibility on Telegram."
-    )
-    (incident,) = _run(text, language="en").incidents
-    assert incident.claimed_by == ["kataib-hezbollah"]
 
 
 def test_rules_group_noun_with_its_own_name_or_a_collective_before_is_no_reference() -> None:
