@@ -394,3 +394,67 @@ def test_rules_new_province_is_labelled_in_english() -> None:
     assert extraction.entities["kermanshah-province"].label == "Kermanshah Province"
     (incident,) = extraction.incidents
     assert incident.launch_sites == ["kermanshah-province"]
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        (
+            "fr",
+            "EN DIRECT : attaques contre les forces américaines\n\nJeudi\n\n"
+            "09:40 — Le gouvernement a ouvert une enquête.\n\nMercredi\n\n"
+            "22:10 — Un drone a visé ce soir le champ pétrolier d'Al-Omar, dans la province de Deir ez-Zor.",
+        ),
+        (
+            "en",
+            "LIVE: attacks on US forces\n\nThursday\n\n"
+            "09:40 — The government has opened an investigation.\n\nWednesday\n\n"
+            "22:10 — A drone targeted the Al-Omar oil field in Deir ez-Zor province this evening.",
+        ),
+    ],
+)
+def test_rules_live_blog_day_heading_dates_the_entries_below_it(language: str, text: str) -> None:
+    # published on a Thursday: the "Wednesday" heading is the day before
+    (incident,) = _run(text, "2021-07-08", language).incidents
+    assert incident.date is not None and incident.date.iso == "2021-07-07"
+
+
+def test_rules_yesterday_under_a_day_heading_counts_back_from_the_heading() -> None:
+    # published on a Friday: the entry under "Jeudi" was written on Thursday, so "hier" is Wednesday
+    text = (
+        "EN DIRECT : attaques contre les forces américaines\n\nJeudi\n\n"
+        "07:30 — Un groupe a revendiqué l'attaque à la roquette d'hier contre la base d'Aïn al-Asad.\n\n"
+    )
+    (incident,) = _run(text, "2021-07-09").incidents
+    assert incident.date is not None and incident.date.iso == "2021-07-07"
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "A drone hit Ain al-Asad air base. We hold Iran and its proxies responsible for the attack."),
+        ("fr", "Un drone a frappé la base d'Aïn al-Asad. Paris accuse l'Iran et ses supplétifs de l'attaque"),
+    ],
+)
+def test_rules_a_sponsor_and_its_proxies_are_the_militias_it_backs(language: str, text: str) -> None:
+    result = _run(text, language=language)
+    assert "iran-backed-militias" in result.entities
+    (incident,) = result.incidents
+    assert {a.accused for a in incident.attributions} == {"iran", "iran-backed-militias"}
+
+
+def test_rules_a_possessive_after_another_actor_is_not_the_sponsor_s_proxies() -> None:
+    text = "Un drone a frappé lundi la base d'Aïn al-Asad. Damas et ses milices ont démenti toute implication"
+    assert "iran-backed-militias" not in _run(text).entities
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("fr", "Un groupe a revendiqué jeudi l'attaque à la roquette d'hier contre la base d'Aïn al-Asad."),
+        ("en", "A group posted a statement claiming yesterday's rocket attack on Ain al-Asad air base."),
+    ],
+)
+def test_rules_a_date_of_the_attack_noun_dates_the_attack_in_a_claim(language: str, text: str) -> None:
+    (incident,) = _run(text, "2021-07-08", language).incidents
+    assert incident.date is not None and incident.date.iso == "2021-07-07"

@@ -84,6 +84,8 @@ class EntityExtractor:
         self.collective_links = frozenset(heads.get("collective_links", []))
         self.collective_sponsor = frozenset(heads.get("collective_sponsor", []))
         self.collective_adjectives = frozenset(heads.get("collective_adjectives", []))
+        self.collective_possessives = frozenset(heads.get("collective_possessives", []))
+        self.collective_coordinators = frozenset(heads.get("collective_coordinators", []))
         all_heads = {**self.facility_heads, **self.place_heads, **self.group_heads}
         self.heads = sorted(((h.split(), kind) for h, kind in all_heads.items()), key=lambda h: -len(h[0]))
         # looked up by first word: every token is a candidate start, most match no head or title at all
@@ -340,6 +342,14 @@ class EntityExtractor:
         lower = token_table(doc).lower
         for i, word in enumerate(lower):
             if word not in self.collective_nouns:
+                continue
+            if (
+                i >= 3
+                and lower[i - 1] in self.collective_possessives
+                and lower[i - 2] in self.collective_coordinators
+                and lower[i - 3] in self.collective_sponsor
+            ):
+                hits.append(_Found(i - 1, i + 1, entry.slug, self._record(entry, doc[i - 1 : i + 1].text)))
                 continue
             window = doc[i + 1 : min(len(doc), i + 9)]
             for k, t in enumerate(window):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from spacy.tokens import Doc, Span
@@ -141,6 +141,7 @@ class SegmentFacts:
     singular_reference: bool = False  # "l'attaque", "cette frappe": refers back to one incident
     blame_dates: list[TimeExpression] = field(default_factory=list)  # "l'attaque de mercredi"
     headline_count: int = 0  # "deux bases visées": how many incidents a headline announces
+    day: date | None = None  # the day of the live-blog heading ("Mercredi", "Wednesday") above the segment
 
     @property
     def named(self) -> bool:
@@ -221,6 +222,8 @@ class EventExtractor:
             re.I,
         )
         self.reporting_verbs = frozenset(dates.get("reporting_verbs", []))
+        # "l'attaque de mardi": the words that make a date the complement of the noun before it
+        self.date_of_links = frozenset(dates.get("date_of_links", []))
         self.ordinals = {k.lower(): int(v) for k, v in dates.get("ordinals", {}).items()}
         self.anniversary = dates.get("anniversary", "anniversaire")
         anchors = dates.get("relative_anchors", [])
@@ -253,9 +256,14 @@ class EventExtractor:
         if reference is None:
             reference, reference_precision = self._anniversary_reference(doc)
         facts: list[SegmentFacts] = []
+        day: date | None = None
         for sentence in sentences:
             span = doc.char_span(sentence.start, sentence.end, alignment_mode="expand")
             if span is None:
+                continue
+            heading = self._day_heading(span, reference, reference_precision)
+            if heading is not None:
+                day = heading  # the entries below it, until the next heading, are that day's news
                 continue
             pieces = self._segments(span)
             sentence_facts = [
@@ -279,8 +287,31 @@ class EventExtractor:
                 )
                 segment.split_child = index > 0
                 segment.relative = relative
+                segment.day = day
                 facts.append(segment)
         return self._cluster(facts, reference, reference_precision)
+
+    def _day_heading(self, span: Span, reference: date | None, precision: str | None) -> date | None:
+        """The day a live blog's heading line names ("Mercredi", "Wednesday, July 7"), if the line is one.
+
+        A heading holds a date and nothing else. A weekday there is the publication day's own or an
+        earlier one in the same week: the blog runs up to the day it was last updated.
+        """
+        text = span.text.strip()
+        if not text or "\n" in text or len(span) > 6:
+            return None
+        expressions = self.time.find(span.text, offset=span.start_char)
+        if len(expressions) != 1:
+            return None
+        expression = expressions[0]
+        doc_text = _doc_text(span.doc)
+        rest = doc_text[span.start_char : expression.start] + doc_text[expression.end : span.end_char]
+        if re.search(r"\w", rest) or (expression.day is None and expression.weekday is None):
+            return None
+        resolved = resolve(replace(expression, this_week=True), reference, precision)
+        if resolved is None or resolved.precision != "day":
+            return None
+        return date.fromisoformat(resolved.iso)
 
     # -- reference date when the article has no publication date ---------------------------------------
     def _anniversary_reference(self, doc: Doc) -> tuple[date | None, str | None]:
@@ -539,9 +570,27 @@ class EventExtractor:
             if self.range_before.search(before) and not re.match(r"[\s,]*(?:lorsque|quand|when|où)\b", after):
                 continue  # "depuis le 17 octobre" starts a period; "depuis le 30 septembre, lorsque" dates
             token_span = doc.char_span(expression.start, expression.end, alignment_mode="expand")
-            if token_span is not None and self._reporting(token_span):
+            if (
+                token_span is not None
+                and self._reporting(token_span)
+                and not self._dates_attack_noun(token_span)
+            ):
                 continue
             facts.dates.append(expression)
+
+    def _dates_attack_noun(self, span: Span) -> bool:
+        """The date qualifies an attack noun, whatever verb the sentence reports it with.
+
+        "a revendiqué l'attaque à la roquette d'hier", "claiming yesterday's rocket attack": the day is
+        the attack's, not the claim's.
+        """
+        doc = span.doc
+        before = doc[span.start - 1].lower_ if span.start > 0 else ""
+        if before in self.date_of_links:  # "l'attaque de mardi", "la frappe d'hier"
+            return any(t.lower_ in self.attack_words for t in doc[max(0, span.start - 5) : span.start - 1])
+        if span.end < len(doc) and doc[span.end].lower_ in ("'s", "’s"):  # "yesterday's rocket attack"
+            return any(t.lower_ in self.attack_words for t in doc[span.end + 1 : span.end + 4])
+        return False
 
     def _reporting(self, span: Span) -> bool:
         """True when the time expression dates a statement ("a annoncé ... le 18 juin"), not the attack."""
@@ -856,7 +905,12 @@ class EventExtractor:
         current: Incident | None = None
         pending_series_blame: list[Attribution] = []
         headline_count = next((seg.headline_count for seg in facts if seg.trigger), 1)
+        article_reference, article_precision = reference, precision
         for seg in facts:
+            # under a live blog's day heading, the day stands in for the publication date
+            reference, precision = (
+                (seg.day, "day") if seg.day is not None else (article_reference, article_precision)
+            )
             seg_date = self._segment_date(seg, current, reference, precision)
             is_event = seg.trigger and not seg.modal and not (seg.series and not seg.named)
             if is_event and seg.count_reference and len(incidents) >= seg.count_reference:
@@ -927,6 +981,11 @@ class EventExtractor:
                         )
                         target.date_is_default = True
                     incidents.append(target)
+                # an entry under a live blog's day heading that gives no date of its own is that day's news
+                undated = seg_date is None and not seg.relative
+                undated = undated and (target.date is None or target.date_is_default)
+                if seg.day is not None and undated:
+                    target.date = ResolvedDate(seg.day.isoformat(), "day")
                 self._absorb(target, seg, seg_date)
                 current = target
             elif current is not None and not seg.modal:
