@@ -458,3 +458,98 @@ def test_rules_a_possessive_after_another_actor_is_not_the_sponsor_s_proxies() -
 def test_rules_a_date_of_the_attack_noun_dates_the_attack_in_a_claim(language: str, text: str) -> None:
     (incident,) = _run(text, "2021-07-08", language).incidents
     assert incident.date is not None and incident.date.iso == "2021-07-07"
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "person", "role"),
+    [
+        (
+            "en",
+            "Farhad Shami, head of the SDF media centre, said two drones hit the base.",
+            "farhad-shami",
+            "head",
+        ),
+        (
+            "fr",
+            "Ahmed Jassim Hamoudi, chef de la police locale, a confirmé l'attaque.",
+            "ahmed-jassim-hamoudi",
+            "chef",
+        ),
+    ],
+)
+def test_rules_a_name_with_its_title_in_apposition_is_a_person(
+    language: str, text: str, person: str, role: str
+) -> None:
+    entities = _run(text, language=language).entities
+    assert entities[person].kind == "Person"
+    assert entities[person].role == role
+
+
+def test_rules_a_title_alone_after_a_comma_names_no_person() -> None:
+    text = "Three rockets hit the Tal Baydar base, the spokesman of the coalition said."
+    assert not [e for e in _run(text, language="en").entities.values() if e.kind == "Person"]
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "Officials blamed Iranian militias for the drone attack on Harir base."),
+        ("fr", "Washington accuse des milices iraniennes d'avoir visé la base de Harir."),
+    ],
+)
+def test_rules_the_sponsor_s_nationality_beside_a_plural_group_noun_is_the_militias(
+    language: str, text: str
+) -> None:
+    assert "iran-backed-militias" in _run(text, language=language).entities
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "accused", "accuser"),
+    [
+        (
+            "en",
+            "Drones hit Harir base on Tuesday. Farhad Shami, head of the SDF media centre, said that "
+            '"Iranian militias" were behind the drone attack.',
+            ["iran-backed-militias"],
+            "farhad-shami",
+        ),
+        (
+            "fr",
+            "Trois roquettes ont visé la base de Harir mardi. Selon un responsable kurde, les Kataëb "
+            "Hezbollah et Harakat al-Nujaba seraient derrière l'attaque.",
+            ["kataib-hezbollah", "harakat-al-nujaba"],
+            None,
+        ),
+    ],
+)
+def test_rules_the_subject_of_being_behind_the_attack_is_blamed(
+    language: str, text: str, accused: list[str], accuser: str | None
+) -> None:
+    (incident,) = _run(text, language=language).incidents
+    assert [a.accused for a in incident.attributions] == accused
+    assert {a.accuser for a in incident.attributions} == {accuser}
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "Three rockets hit Harir base on Tuesday. Kataib Hezbollah denied it was behind the attack."),
+        (
+            "fr",
+            "Trois roquettes ont visé la base de Harir mardi. Les Kataëb Hezbollah étaient derrière la base.",
+        ),
+    ],
+)
+def test_rules_a_denial_or_a_place_behind_is_no_blame(language: str, text: str) -> None:
+    (incident,) = _run(text, language=language).incidents
+    assert incident.attributions == []
+
+
+def test_rules_blame_for_a_campaign_goes_to_the_main_incident() -> None:
+    text = (
+        "A drone hit Ain al-Asad air base on Saturday. Separately, a drone hit Victory Base Complex "
+        "near Baghdad airport on Sunday. We assess that Kataib Hezbollah is behind the drone campaign."
+    )
+    incidents = _run(text, language="en").incidents
+    assert [a.accused for a in _one(incidents, "ain-al-asad-air-base").attributions] == ["kataib-hezbollah"]
+    assert _one(incidents, "victory-base-complex").attributions == []

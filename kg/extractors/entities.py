@@ -86,6 +86,9 @@ class EntityExtractor:
         self.collective_adjectives = frozenset(heads.get("collective_adjectives", []))
         self.collective_possessives = frozenset(heads.get("collective_possessives", []))
         self.collective_coordinators = frozenset(heads.get("collective_coordinators", []))
+        self.collective_nationality = frozenset(heads.get("collective_nationality", []))
+        # a title in apposition goes on with one of these ("porte-parole de", "head of", "spokesman for")
+        self.title_links = frozenset(heads.get("title_links", []))
         all_heads = {**self.facility_heads, **self.place_heads, **self.group_heads}
         self.heads = sorted(((h.split(), kind) for h, kind in all_heads.items()), key=lambda h: -len(h[0]))
         # looked up by first word: every token is a candidate start, most match no head or title at all
@@ -119,7 +122,12 @@ class EntityExtractor:
             entry = self.index.entries[self.index_iri(span.kb_id_)]
             found.append(_Found(span.start, span.end, entry.slug, self._record(entry, span.text)))
             taken[span.start : span.end] = [True] * (span.end - span.start)
-        for hit in [*self._titled_persons(doc, gazetteer_spans), *self._ner_persons(doc)]:
+        persons = [
+            *self._titled_persons(doc, gazetteer_spans),
+            *self._apposed_persons(doc, gazetteer_spans),
+            *self._ner_persons(doc),
+        ]
+        for hit in persons:
             if not any(taken[hit.start : hit.end]):
                 found.append(hit)
                 taken[hit.start : hit.end] = [True] * (hit.end - hit.start)
@@ -351,6 +359,15 @@ class EntityExtractor:
             ):
                 hits.append(_Found(i - 1, i + 1, entry.slug, self._record(entry, doc[i - 1 : i + 1].text)))
                 continue
+            if word.endswith(("s", "x")):
+                # "Iranian militias", "des milices iraniennes": the sponsor's nationality beside a plural
+                beside = (i - 1, i + 1) if i > 0 and lower[i - 1] in self.collective_nationality else None
+                if beside is None and i + 1 < len(doc) and lower[i + 1] in self.collective_nationality:
+                    beside = (i, i + 2)
+                if beside is not None:
+                    text = doc[beside[0] : beside[1]].text
+                    hits.append(_Found(beside[0], beside[1], entry.slug, self._record(entry, text)))
+                    continue
             window = doc[i + 1 : min(len(doc), i + 9)]
             for k, t in enumerate(window):
                 if t.lower_ in self.collective_adjectives:
@@ -500,6 +517,51 @@ class EntityExtractor:
                     record = EntityRecord(slugify(name), "Person", name, False, {name}, role=role)
                     hits.append(_Found(i, end, record.key, record))
                 break
+        return hits
+
+    def _apposed_persons(self, doc: Doc, gaz: list[Span]) -> list[_Found]:
+        """A name followed by its title in apposition: "Farhad Shami, head of the SDF media centre".
+
+        The title must go on with a preposition ("porte-parole de", "spokesman for"): a title alone after
+        a comma ("..., the spokesman said") is the subject of what follows, not a description.
+        """
+        hits = []
+        lowers = token_table(doc).lower
+        for i in range(2, len(doc)):
+            title = next(
+                (
+                    words
+                    for words, _ in self.titles_by_first.get(lowers[i], ())
+                    if lowers[i : i + len(words)] == words
+                ),
+                None,
+            )
+            if title is None or lowers[i + len(title) : i + len(title) + 1] == []:
+                continue
+            if lowers[i + len(title)] not in self.title_links:
+                continue
+            comma = i - 1 if lowers[i - 1] == "," else i - 2
+            if comma < 1 or lowers[comma] != "," or (comma == i - 2 and lowers[i - 1] not in self.definite):
+                continue
+            role = doc[i : i + len(title)].text
+            person = next((s for s in gaz if s.end == comma and s.label_ == "Person"), None)
+            if person is not None:
+                entry = self.index.entries[self.index_iri(person.kb_id_)]
+                record = self._record(entry, person.text)
+                record.role = role
+                hits.append(_Found(person.start, person.end, entry.slug, record))
+                continue
+            start = comma
+            while start > 0 and comma - start < 3 and _is_name_token(doc[start - 1]):
+                start -= 1
+            longer = start > 0 and doc[start - 1].text[:1].isupper()
+            if comma - start < 2 or longer:
+                continue  # one word, or the end of a longer capitalised run (an organisation's name)
+            if any(doc[k].is_sent_start for k in range(start + 1, comma)):
+                continue
+            name = doc[start:comma].text
+            record = EntityRecord(slugify(name), "Person", name, False, {name}, role=role)
+            hits.append(_Found(start, comma, record.key, record))
         return hits
 
     def _ner_persons(self, doc: Doc) -> list[_Found]:

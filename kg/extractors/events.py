@@ -93,6 +93,10 @@ _PLURAL_DETERMINERS = frozenset({"les", "ces", "des", "the", "these", "those"})
 _INDEFINITE = frozenset({"une", "un", "a", "an"})
 _ACTOR_KINDS = frozenset({"ArmedGroup", "State", "Country", "Organization", "Person"})
 _GROUP_KINDS = frozenset({"ArmedGroup"})
+# between coordinated names ("les Kataëb Hezbollah et Harakat al-Nujaba", "Iran and its proxies")
+_COORDINATION_WORDS = frozenset(
+    {"et", "and", ",", "ou", "or", "les", "the", "des", "l'", "la", "le", "its", "ses"}
+)
 # a wire dateline opening a paragraph: "BAGDAD, 8 janv 2020 (AFP) -", "Erbil (Reuters) —", "BAGHDAD — ";
 # it says where and when the story was filed, not where or when the attack happened
 _DATELINE = re.compile(
@@ -191,6 +195,10 @@ class EventExtractor:
         self.anaphoric_phrases = lexicon.words("relations", "anaphoric_phrases")
         self.never_accused = lexicon.words("relations", "never_accused")
         self.attack_words = lexicon.words("relations", "attack_words") | self.trigger_nouns
+        # "X était derrière l'attaque", "X were behind the drone attack": the subject is blamed
+        self.behind_words = lexicon.words("relations", "behind_words")
+        self.copulas = lexicon.words("relations", "copulas")
+        self.denial_verbs = lexicon.words("relations", "denial_verbs")
         self.scope = load_scope()
         self.found_words = lexicon.words("status", "found_words")
         self.foiled = lexicon.words("status", "foiled")
@@ -736,11 +744,55 @@ class EventExtractor:
                         if entities[key].kind in ("Country", "State"):
                             facts.perpetrators.append(key)
         self._read_self_claims(span, facts, token_key, kind_of)
+        self._read_behind_blame(span, facts, token_key, kind_of, negated)
         for key in self._perpetrators_by_adjective(span) + self._perpetrators_by_adjacency(
             span, token_key, kind_of
         ):
             if key not in facts.perpetrators:
                 facts.perpetrators.append(key)
+
+    def _read_behind_blame(
+        self, span: Span, facts: SegmentFacts, token_key: dict[int, str], kind_of, negated
+    ) -> None:
+        """ "X étaient derrière l'attaque", "officials said X was behind the strike": X is blamed.
+
+        The accused is the subject of the copula (groups, or a state, with their coordinations); whoever
+        is named first in the sentence before it says so.
+        """
+        doc = span.doc
+        lower = token_table(doc).lower
+        for position in range(span.start, span.end):
+            if lower[position] not in self.behind_words or negated(position):
+                continue
+            copula = next((k for k in (position - 1, position - 2) if lower[k] in self.copulas), None)
+            if copula is None or copula < span.start:
+                continue
+            sentence = doc[position].sent
+            if not any(w in self.attack_words for w in lower[position + 1 : min(sentence.end, position + 5)]):
+                continue  # "derrière le mur", "behind the base"
+            if any(w in self.denial_verbs for w in lower[sentence.start : copula]):
+                continue  # "X a démenti être derrière l'attaque"
+            accused: list[str] = []
+            k = copula - 1
+            while k >= max(sentence.start, copula - 12):
+                kind = kind_of(k)
+                if kind in _GROUP_KINDS or kind in ("Country", "State"):
+                    key = token_key[k]
+                    if key not in accused:
+                        accused.insert(0, key)
+                    while k > sentence.start and token_key.get(k - 1) == key:
+                        k -= 1  # the rest of the same name
+                elif accused and lower[k] not in _COORDINATION_WORDS:
+                    break
+                k -= 1
+            if not accused:
+                continue
+            first = min(
+                (i for i in range(sentence.start, copula) if token_key.get(i) in accused), default=copula
+            )
+            actors = [i for i in range(sentence.start, first) if kind_of(i) in _ACTOR_KINDS]
+            facts.accused.extend(key for key in accused if key not in facts.accused)
+            facts.accuser = facts.accuser or (token_key[actors[0]] if actors else None)
 
     def _read_self_claims(self, span: Span, facts: SegmentFacts, token_key: dict[int, str], kind_of) -> None:
         """A group saying it struck ("X a annoncé avoir visé", "X said it had targeted") claims the attack."""
