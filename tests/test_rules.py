@@ -553,3 +553,29 @@ def test_rules_blame_for_a_campaign_goes_to_the_main_incident() -> None:
     incidents = _run(text, language="en").incidents
     assert [a.accused for a in _one(incidents, "ain-al-asad-air-base").attributions] == ["kataib-hezbollah"]
     assert _one(incidents, "victory-base-complex").attributions == []
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "killed", "injured"),
+    [
+        (
+            "fr",
+            "Un drone a frappé la base de Harir lundi. Huit militaires ont été légèrement blessés.",
+            None,
+            8,
+        ),
+        ("en", "A drone hit Harir base on Monday. Three soldiers were seriously wounded.", None, 3),
+        (
+            "en",
+            "A drone hit Harir base on Monday. There were no fatalities; eight personnel were hurt.",
+            0,
+            8,
+        ),
+        ("en", "A drone hit Harir base on Monday, causing two fatalities.", 2, None),
+    ],
+)
+def test_rules_casualty_adverbs_and_fatalities(
+    language: str, text: str, killed: int | None, injured: int | None
+) -> None:
+    (incident,) = _run(text, language=language).incidents
+    assert (incident.killed, incident.injured) == (killed, injured)
