@@ -232,6 +232,7 @@ class EventExtractor:
         self.reporting_verbs = frozenset(dates.get("reporting_verbs", []))
         # "l'attaque de mardi": the words that make a date the complement of the noun before it
         self.date_of_links = frozenset(dates.get("date_of_links", []))
+        self.date_possessives = frozenset(dates.get("date_possessives", []))  # "yesterday's attack"
         self.ordinals = {k.lower(): int(v) for k, v in dates.get("ordinals", {}).items()}
         self.anniversary = dates.get("anniversary", "anniversaire")
         anchors = dates.get("relative_anchors", [])
@@ -596,7 +597,7 @@ class EventExtractor:
         before = doc[span.start - 1].lower_ if span.start > 0 else ""
         if before in self.date_of_links:  # "l'attaque de mardi", "la frappe d'hier"
             return any(t.lower_ in self.attack_words for t in doc[max(0, span.start - 5) : span.start - 1])
-        if span.end < len(doc) and doc[span.end].lower_ in ("'s", "’s"):  # "yesterday's rocket attack"
+        if span.end < len(doc) and doc[span.end].lower_ in self.date_possessives:  # "yesterday's attack"
             return any(t.lower_ in self.attack_words for t in doc[span.end + 1 : span.end + 4])
         return False
 
