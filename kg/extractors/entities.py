@@ -486,37 +486,49 @@ class EntityExtractor:
         return hits
 
     # -- "le Premier ministre Mustafa al-Kadhimi" ------------------------------------------------------
+    def _title_at(self, lowers: list[str], i: int) -> list[str] | None:
+        """The words of the (longest) person title starting at token ``i``, if one does."""
+        return next(
+            (
+                words
+                for words, _ in self.titles_by_first.get(lowers[i], ())
+                if lowers[i : i + len(words)] == words
+            ),
+            None,
+        )
+
+    def _titled_gazetteer_person(self, person: Span, role: str) -> tuple[str, EntityRecord]:
+        entry = self.index.entries[self.index_iri(person.kb_id_)]
+        record = self._record(entry, person.text)
+        record.role = role
+        return entry.slug, record
+
     def _titled_persons(self, doc: Doc, gaz: list[Span]) -> list[_Found]:
         hits = []
         lowers = token_table(doc).lower
         for i in range(len(doc)):
-            for words, _ in self.titles_by_first.get(lowers[i], ()):
-                n = len(words)
-                if lowers[i : i + n] != words:
-                    continue
-                j = i + n
-                while (
-                    j < len(doc)
-                    and doc[j].is_lower
-                    and doc[j].is_alpha
-                    and j - (i + n) < 3
-                    and doc[j].pos_ in ("ADJ", "NOUN")
-                ):
-                    j += 1
-                role = doc[i:j].text
-                person = next((s for s in gaz if s.start == j and s.label_ == "Person"), None)
-                if person is not None:
-                    entry = self.index.entries[self.index_iri(person.kb_id_)]
-                    record = self._record(entry, person.text)
-                    record.role = role
-                    hits.append(_Found(i, person.end, entry.slug, record))
-                    break
-                end = self._name_end(doc, j)
-                if end - j >= 2 and all(not doc[k].is_sent_start for k in range(j + 1, end)):
-                    name = doc[j:end].text
-                    record = EntityRecord(slugify(name), "Person", name, False, {name}, role=role)
-                    hits.append(_Found(i, end, record.key, record))
-                break
+            title = self._title_at(lowers, i)
+            if title is None:
+                continue
+            n = len(title)
+            j = i + n
+            while (
+                j < len(doc)
+                and doc[j].is_lower
+                and doc[j].is_alpha
+                and j - (i + n) < 3
+                and doc[j].pos_ in ("ADJ", "NOUN")
+            ):
+                j += 1
+            role = doc[i:j].text
+            person = next((s for s in gaz if s.start == j and s.label_ == "Person"), None)
+            if person is not None:
+                hits.append(_Found(i, person.end, *self._titled_gazetteer_person(person, role)))
+                continue
+            end = self._name_end(doc, j)
+            if end - j >= 2 and all(not doc[k].is_sent_start for k in range(j + 1, end)):
+                record = _new_person(doc[j:end].text, role)
+                hits.append(_Found(i, end, record.key, record))
         return hits
 
     def _apposed_persons(self, doc: Doc, gaz: list[Span]) -> list[_Found]:
@@ -528,28 +540,17 @@ class EntityExtractor:
         hits = []
         lowers = token_table(doc).lower
         for i in range(2, len(doc)):
-            title = next(
-                (
-                    words
-                    for words, _ in self.titles_by_first.get(lowers[i], ())
-                    if lowers[i : i + len(words)] == words
-                ),
-                None,
-            )
-            if title is None or lowers[i + len(title) : i + len(title) + 1] == []:
-                continue
-            if lowers[i + len(title)] not in self.title_links:
+            title = self._title_at(lowers, i)
+            after = i + len(title) if title is not None else len(doc)
+            if after >= len(doc) or lowers[after] not in self.title_links:
                 continue
             comma = i - 1 if lowers[i - 1] == "," else i - 2
             if comma < 1 or lowers[comma] != "," or (comma == i - 2 and lowers[i - 1] not in self.definite):
                 continue
-            role = doc[i : i + len(title)].text
+            role = doc[i:after].text
             person = next((s for s in gaz if s.end == comma and s.label_ == "Person"), None)
             if person is not None:
-                entry = self.index.entries[self.index_iri(person.kb_id_)]
-                record = self._record(entry, person.text)
-                record.role = role
-                hits.append(_Found(person.start, person.end, entry.slug, record))
+                hits.append(_Found(person.start, person.end, *self._titled_gazetteer_person(person, role)))
                 continue
             start = comma
             while start > 0 and comma - start < 3 and _is_name_token(doc[start - 1]):
@@ -559,8 +560,7 @@ class EntityExtractor:
                 continue  # one word, or the end of a longer capitalised run (an organisation's name)
             if any(doc[k].is_sent_start for k in range(start + 1, comma)):
                 continue
-            name = doc[start:comma].text
-            record = EntityRecord(slugify(name), "Person", name, False, {name}, role=role)
+            record = _new_person(doc[start:comma].text, role)
             hits.append(_Found(start, comma, record.key, record))
         return hits
 
@@ -599,6 +599,11 @@ def _by_first_word(phrases: list[tuple[list[str], str]]) -> dict[str, list[tuple
     for words, kind in phrases:
         grouped.setdefault(words[0], []).append((words, kind))
     return grouped
+
+
+def _new_person(name: str, role: str) -> EntityRecord:
+    """A person the gazetteer does not know, with the title the text gives."""
+    return EntityRecord(slugify(name), "Person", name, False, {name}, role=role)
 
 
 def _is_name_token(token: Token) -> bool:
