@@ -256,31 +256,40 @@ def test_rules_a_dash_after_a_date_does_not_join_the_number_to_a_weapon() -> Non
     assert incident.projectiles is None
 
 
-def test_rules_a_drone_raining_down_in_a_compound_tense_is_not_shot_down() -> None:
-    text = "Dimanche, un drone chargé d'explosifs s'est abattu sur la base de Harir, faisant deux blessés."
-    (incident,) = _run(text).incidents
-    assert incident.intercepted is None
-
-
-def test_rules_a_stated_miss_is_false_unless_a_sentence_says_one_was_stopped() -> None:
-    missed = "A drone struck Harir air base on Sunday. The drone was not intercepted, officials said."
-    (incident,) = _run(missed, language="en").incidents
-    assert incident.intercepted is False
-    mixed = (
-        "Trois roquettes ont visé la base de Harir dimanche : la première n'a pas été interceptée, "
-        "mais les deux autres ont été interceptées par le système C-RAM."
-    )
-    (incident,) = _run(mixed).incidents
-    assert incident.intercepted is True
-
-
-def test_rules_an_interception_told_in_the_next_sentence_joins_the_incident() -> None:
-    text = (
-        "Deux roquettes ont visé la base de Harir dimanche. "
-        "L'une d'elles a été interceptée par le système de défense C-RAM, selon un responsable."
-    )
-    (incident,) = _run(text).incidents
-    assert incident.intercepted is True
+@pytest.mark.parametrize(
+    ("language", "text", "intercepted"),
+    [
+        pytest.param(
+            "fr",
+            "Dimanche, un drone chargé d'explosifs s'est abattu sur la base de Harir, faisant deux blessés.",
+            None,
+            id="raining-down-in-a-compound-tense-is-not-shot-down",
+        ),
+        pytest.param(
+            "en",
+            "A drone struck Harir air base on Sunday. The drone was not intercepted, officials said.",
+            False,
+            id="a-stated-miss-is-false",
+        ),
+        pytest.param(
+            "fr",
+            "Trois roquettes ont visé la base de Harir dimanche : la première n'a pas été interceptée, "
+            "mais les deux autres ont été interceptées par le système C-RAM.",
+            True,
+            id="a-miss-is-not-false-when-a-sentence-says-one-was-stopped",
+        ),
+        pytest.param(
+            "fr",
+            "Deux roquettes ont visé la base de Harir dimanche. "
+            "L'une d'elles a été interceptée par le système de défense C-RAM, selon un responsable.",
+            True,
+            id="an-interception-told-in-the-next-sentence-joins-the-incident",
+        ),
+    ],
+)
+def test_rules_interception(language: str, text: str, intercepted: bool | None) -> None:
+    (incident,) = _run(text, language=language).incidents
+    assert incident.intercepted is intercepted
 
 
 def test_rules_a_spokesman_announcing_a_strike_is_no_blame_verb() -> None:
