@@ -118,8 +118,10 @@ class QueryTiming:
     rdflib: list[float]
     oxigraph_rows: int
     rdflib_rows: int
-    # a lookup run once for each entity the articles mention: (seconds, entity), slowest first
+    # a lookup run once for each entity the articles mention: (seconds, entity), slowest first; as
+    # `kg query --store` answers it (from the answers kept at write time, kg.answers), and run live
     across_entities: list[tuple[float, str]] = field(default_factory=list)
+    live_across_entities: list[tuple[float, str]] = field(default_factory=list)
 
     @property
     def lookup(self) -> bool:
@@ -129,7 +131,8 @@ class QueryTiming:
 @dataclass
 class StoreFigures:
     quads: int
-    load_seconds: float
+    load_seconds: float  # the lookups' answers worked out included (answers_seconds)
+    answers_seconds: float = 0.0
     queries: list[QueryTiming] = field(default_factory=list)
 
 
@@ -549,35 +552,46 @@ def mentioned_entities(kb: KnowledgeBase) -> list[str]:
 
 
 def time_across_entities(
-    kb: KnowledgeBase, query: StoredQuery, params: dict[str, str], entities: list[str]
+    kb: KnowledgeBase,
+    query: StoredQuery,
+    params: dict[str, str],
+    entities: list[str],
+    run: Callable[..., object],
+    warm_up: bool,
 ) -> list[tuple[float, str]]:
-    """One timed run of a lookup per entity, after an untimed one, slowest first.
+    """One timed run of a lookup per entity (after an untimed one if ``warm_up``), slowest first.
 
     Latencies over one much-attacked base repeated say how that entity is served; the p95 of an
-    analyst's lookups is over the entities looked up, hubs and rarely mentioned ones alike.
+    analyst's lookups is over the entities looked up, hubs and rarely mentioned ones alike. Answers
+    kept at write time are timed on their first run, so no warm-up run can have put them there.
     """
-    from kg.queries import run_on_store
-
     name = next(p.name for p in query.params if p.required and p.type is ParamType.ENTITY)
     timings = []
     for entity in entities:
         bound = {**params, name: entity}
-        run_on_store(kb, query, bound)
+        if warm_up:
+            run(kb, query, bound)
         started = time.perf_counter()
-        run_on_store(kb, query, bound)
+        run(kb, query, bound)
         timings.append((time.perf_counter() - started, entity.rsplit("/", 1)[-1]))
     return sorted(timings, reverse=True)
 
 
 def measure_store(dataset: Dataset, store_dir: Path, repeat: int, budget: float) -> StoreFigures:
-    """Load the dataset into a fresh Oxigraph store, then time every stored query there and in rdflib."""
-    from kg.queries import run, run_on_store, vocabulary
+    """Load the dataset into a fresh Oxigraph store, then time every stored query there and in rdflib.
+
+    The Oxigraph column is what ``kg query --store`` runs (``kg.answers.run_on_store``): lookups come
+    from the answers the load worked out, the rest run on the store. Lookups are also timed live.
+    """
+    from kg.answers import run_on_store
+    from kg.queries import run, vocabulary
+    from kg.queries import run_on_store as run_live
 
     kb = KnowledgeBase(store_dir)
     gc.collect()
     started = time.perf_counter()
     quads = kb.replace_graph(dataset, vocabulary())
-    figures = StoreFigures(quads, time.perf_counter() - started)
+    figures = StoreFigures(quads, time.perf_counter() - started, kb.answer_view.last_refresh_seconds)
     # rdflib side: the same data and vocabulary in memory, queried as run(..., with_ontology=True) would
     vocabulary_graph = dataset.graph(KGR["graph/vocabulary"])
     vocabulary_graph += vocabulary()
@@ -600,7 +614,11 @@ def measure_store(dataset: Dataset, store_dir: Path, repeat: int, budget: float)
             )
             timing = QueryTiming(query.name, kind, ox_runs, rdf_runs, ox_rows, rdf_rows)
             if timing.lookup:
-                timing.across_entities = time_across_entities(kb, query, params, entities)
+                kept = time_across_entities(kb, query, params, entities, run_on_store, warm_up=False)
+                timing.across_entities = kept
+                timing.live_across_entities = time_across_entities(
+                    kb, query, params, entities, run_live, warm_up=True
+                )
             figures.queries.append(timing)
     finally:
         gc.unfreeze()
@@ -796,18 +814,20 @@ def format_store(stores: list[StoreFigures]) -> str:
             lines += [
                 "",
                 f"Lookups of every entity the articles mention ({len(lookups[0].across_entities)} entities; "
-                "Oxigraph, one timed run each after an untimed one; ms):",
+                "one timed run each; ms). *Kept*: as `kg query --store` answers them, from the answers "
+                f"worked out when the store was loaded ({store.answers_seconds:.1f} s of its load), "
+                "first run, no warm-up. *Live*: the query run by Oxigraph, after an untimed run:",
                 "",
-                "| query | entities | p50 | p95 | slowest (rows above p95 are hubs) |",
-                "|---|---:|---:|---:|---|",
+                "| query | entities | kept p50 | kept p95 | live p50 | live p95 | slowest live (hubs) |",
+                "|---|---:|---:|---:|---:|---:|---|",
             ]
             for q in lookups:
-                seconds = [t for t, _ in q.across_entities]
-                slowest = ", ".join(f"{entity} {_ms(t)}" for t, entity in q.across_entities[:3])
-                lines.append(
-                    f"| {q.name} | {len(seconds)} | {_ms(percentile(seconds, 0.5))} "
-                    f"| {_ms(percentile(seconds, 0.95))} | {slowest} |"
-                )
+                kept = [t for t, _ in q.across_entities]
+                live = [t for t, _ in q.live_across_entities]
+                slowest = ", ".join(f"{entity} {_ms(t)}" for t, entity in q.live_across_entities[:3])
+                kept_figures = f"{_ms(percentile(kept, 0.5))} | {_ms(percentile(kept, 0.95))}"
+                live_figures = f"{_ms(percentile(live, 0.5))} | {_ms(percentile(live, 0.95))}"
+                lines.append(f"| {q.name} | {len(kept)} | {kept_figures} | {live_figures} | {slowest} |")
     return "\n".join(lines)
 
 
@@ -888,12 +908,17 @@ def format_targets(
                 f"p95 {_ms(percentile(q.oxigraph, 0.95))} ms"
                 for q in lookups
             )
+            live = "; ".join(
+                f"{q.name} p95 {_ms(percentile([t for t, _ in q.live_across_entities], 0.95))} ms"
+                for q in lookups
+            )
             rows.append(
                 (
                     "stored lookups of one entity on a 1M-triple store: p95 <= 5 ms",
                     f"{over} of {len(lookups)} over; worst {worst.name} p95 {_ms(p95)} ms over the "
-                    f"{len(worst.across_entities)} entities the articles mention, at {store.quads:,} quads "
-                    f"(one hub entity repeated: {hubs})",
+                    f"{len(worst.across_entities)} entities the articles mention, at {store.quads:,} quads, "
+                    f"answered from the answers kept at write time (one hub entity repeated: {hubs}; "
+                    f"run live: {live})",
                     _judge(p95, 0.005, store.quads, 1_000_000),
                     store.quads >= 1_000_000,
                 )

@@ -556,11 +556,12 @@ def query(
         served = ServerClient(server).endpoint()
         result = call_with_timeout(lambda: run_query(served, stored, values), timeout, what)  # by kg serve
     elif store is not None and graph is None:
+        from kg.answers import run_on_store
         from kg.kb import KnowledgeBase
-        from kg.queries import run_on_store
 
         kb = KnowledgeBase.open_existing(store)
-        result = call_with_timeout(lambda: run_on_store(kb, stored, values), timeout, what)  # by Oxigraph
+        # by Oxigraph, or from the answers kept for lookups (kg.answers)
+        result = call_with_timeout(lambda: run_on_store(kb, stored, values), timeout, what)
     else:
         data = _data(graph, None)
         result = call_with_timeout(lambda: run(data, stored, values), timeout, what)

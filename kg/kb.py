@@ -23,6 +23,7 @@ import json
 import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 from rdflib import RDF, BNode, Dataset, Graph, Literal, URIRef
@@ -33,6 +34,9 @@ from kg.errors import InputError, QueryError
 from kg.ns import KG, KGR, article_iri, bind_prefixes
 from kg.records import ArticleExtraction, extraction_from_json, extraction_to_json
 from kg.store import write_text_atomic
+
+if TYPE_CHECKING:
+    from kg.answers import AnswerView
 
 DEFAULT_PATH = Path(".kg")
 VOCABULARY_GRAPH = KGR["graph/vocabulary"]
@@ -98,11 +102,15 @@ def _with_default_copies(quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
 class KnowledgeBase:
     """A folder holding an Oxigraph store and one extraction record per article."""
 
+    # a lookup missing from the stored answers is kept once run: safe where no write runs meanwhile
+    fills_answers = True
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise InputError(f"{self.path}: not a folder; --store expects a knowledge-base folder")
         (self.path / _RECORDS).mkdir(parents=True, exist_ok=True)
+        self._answer_view: AnswerView | None = None
         self._recover()
         self._store = self._open(self.path / _OXIGRAPH)
 
@@ -232,10 +240,24 @@ class KnowledgeBase:
         """Delete some named-graph quads and add a dataset's, in one transaction.
 
         The default graph follows: inserted triples are copied there, and a deleted triple leaves it only
-        when no named graph holds it any more.
+        when no named graph holds it any more. The stored lookup answers (``kg.answers``) the change can
+        move are worked out again, from the triples the default graph gained or lost.
         """
         deleted = list(delete)
         inserted = list(to_ox_quads(insert))
+        inserted_triples = {(q.subject, q.predicate, q.object) for q in inserted}
+        gained = [triple for triple in inserted_triples if not self._merged_holds(triple)]
+        # a triple both deleted and inserted stays; one only deleted may still be held by another graph
+        may_lose = [
+            triple
+            for triple in {(q.subject, q.predicate, q.object) for q in deleted} - inserted_triples
+            if self._merged_holds(triple)
+        ]
+        view = self.answer_view
+        # read before the write: links about to go. The rules only follow links, so when the merged graph
+        # loses nothing every answer they reach now they reach after the write too
+        affected = view.affected([*gained, *may_lose]) if may_lose else {}
+        view.begin_change()
         parts = []
         if deleted:
             parts.append("DELETE DATA { " + " ".join(_quad_text(q) for q in deleted) + " }")
@@ -253,6 +275,24 @@ class KnowledgeBase:
         if parts:
             self._store.update(" ;\n".join(parts))
             self._store.flush()
+        lost = [triple for triple in may_lose if not self._merged_holds(triple)]
+        view.finish_change(affected, [*gained, *lost])
+        self._merged_changed(len(gained), len(lost))
+
+    def _merged_holds(self, triple: tuple[Any, Any, Any]) -> bool:
+        return ox.Quad(*triple, _DEFAULT) in self._store
+
+    def _merged_changed(self, gained: int, lost: int) -> None:
+        """Called after a write with the numbers of triples the default graph gained and lost."""
+
+    @property
+    def answer_view(self) -> AnswerView:
+        """The stored answers of the lookups (``kg.answers``), which every write keeps exact."""
+        from kg.answers import AnswerView  # kg.answers runs queries, which read a KnowledgeBase
+
+        if self._answer_view is None:
+            self._answer_view = AnswerView(self, fill=self.fills_answers)
+        return self._answer_view
 
     def replace_all(self, quads: Iterable[ox.Quad], vocabulary: Graph | None = None) -> int:
         """Replace the store's content with ``quads`` (named-graph quads) and the query vocabulary.
@@ -271,6 +311,7 @@ class KnowledgeBase:
                 count += 1
                 yield quad
 
+        self.answer_view.begin_change()
         if vocabulary is not None:
             graph_name = ox.NamedNode(str(VOCABULARY_GRAPH))
             vocabulary_quads = (
@@ -288,6 +329,7 @@ class KnowledgeBase:
         new_store.optimize()  # compact the bulk-loaded files: queries then read fewer of them (10-40%)
         del new_store
         self._swap_in(new_path)
+        self.answer_view.refresh()
         return count
 
     def _swap_in(self, new_path: Path) -> None:

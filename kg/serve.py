@@ -56,7 +56,7 @@ from rdflib import Dataset, Graph
 from kg.articles import ARTICLE_SUFFIXES, read_all, read_article
 from kg.endpoint import EndpointError, GraphScope, SparqlEndpoint
 from kg.errors import ArticleError, InputError, KGError, UsageError
-from kg.kb import VOCABULARY_GRAPH, KnowledgeBase, to_ox_quads
+from kg.kb import VOCABULARY_GRAPH, KnowledgeBase
 from kg.ns import GAZETTEER_GRAPH, KG, article_iri, bind_prefixes
 from kg.resources import limits
 from kg.store import write_text_atomic
@@ -85,7 +85,6 @@ _QUERY_TIMEOUT = 24 * 3600.0  # a served query runs as long as a local one would
 _STOP_GRACE = 10.0  # seconds requests in flight get to finish once the server stops
 _SETTLE_SECONDS = 0.5  # a watched file not written to for this long is taken to be complete
 _MAX_QUERY_BYTES = 10_000_000  # a SPARQL request body above this is refused (413)
-_DEFAULT_GRAPH = ox.DefaultGraph()
 _DATASET_END = b"# kg: end of dataset\n"  # the last line of GET /dataset: a cut connection is noticed
 _LOOPBACK_FOR = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
 _SAFE_NAME = re.compile(r"[^\x00-\x1f/\\]{1,255}")
@@ -503,9 +502,13 @@ class ServedKnowledgeBase(KnowledgeBase):
     them takes 0.8 s on 3.5M triples, twice what adding an article takes, and ``kg build`` prints it.
     """
 
+    # its queries run live on the endpoint's threads, while articles arrive: it only drops stale answers
+    fills_answers = False
+
     def __init__(self, path: Path) -> None:
         self.swap_lock = _ReadWriteLock()
         self._triples: int | None = None
+        self._counted_before_write = False
         self._triples_lock = threading.Lock()
         super().__init__(path)
 
@@ -532,27 +535,18 @@ class ServedKnowledgeBase(KnowledgeBase):
     def apply(self, delete: Iterable[ox.Quad], insert: Dataset) -> None:
         """``KnowledgeBase.apply``, and the triple count moved by what it changed in the default graph.
 
-        The default graph gains the inserted triples it did not hold, and loses the deleted triples no
-        named graph holds any more; both are looked up (one index probe each), before and after.
+        ``KnowledgeBase.apply`` looks up which inserted triples the default graph did not hold and which
+        deleted ones no named graph holds any more (one index probe each), and reports their numbers to
+        ``_merged_changed``. A count made while the write ran is not moved: it may have seen either side.
         """
-        deleted = list(delete)
         with self._triples_lock:
-            counted = self._triples is not None
-        if not counted:
-            super().apply(deleted, insert)
-            return
-        inserted = {(q.subject, q.predicate, q.object) for q in to_ox_quads(insert)}
-        removed = {(q.subject, q.predicate, q.object) for q in deleted} - inserted
-        fresh = sum(1 for triple in inserted if not self._merged_holds(triple))
-        held = [triple for triple in removed if self._merged_holds(triple)]
-        super().apply(deleted, insert)
-        gone = sum(1 for triple in held if not self._merged_holds(triple))
-        with self._triples_lock:
-            if self._triples is not None:
-                self._triples += fresh - gone
+            self._counted_before_write = self._triples is not None
+        super().apply(delete, insert)
 
-    def _merged_holds(self, triple: tuple[Any, Any, Any]) -> bool:
-        return ox.Quad(*triple, _DEFAULT_GRAPH) in self._store
+    def _merged_changed(self, gained: int, lost: int) -> None:
+        with self._triples_lock:
+            if self._counted_before_write and self._triples is not None:
+                self._triples += gained - lost
 
     def evaluate(
         self,
