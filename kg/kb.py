@@ -240,8 +240,9 @@ class KnowledgeBase:
         """Delete some named-graph quads and add a dataset's, in one transaction.
 
         The default graph follows: inserted triples are copied there, and a deleted triple leaves it only
-        when no named graph holds it any more. The stored lookup answers (``kg.answers``) the change can
-        move are worked out again, from the triples the default graph gained or lost.
+        when no named graph holds it any more. The kept lookup answers (``kg.answers``) the change can
+        move, found from the triples the default graph gained or lost, are dropped (and run live when
+        next asked for).
         """
         deleted = list(delete)
         inserted = list(to_ox_quads(insert))
