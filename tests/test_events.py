@@ -80,6 +80,50 @@ def test_events_negated_claim_is_not_a_claim(fr_nlp) -> None:
     assert incident.claimed_by == [] and incident.projectiles == 2
 
 
+def test_events_rockets_that_hit_are_not_the_foiled_attack(fr_nlp) -> None:
+    text = (
+        "Les forces de sécurité ont déjoué une attaque à la roquette à Bagdad. "
+        "Dimanche, deux roquettes ont frappé le camp Taji, au nord de Bagdad."
+    )
+    foiled, hit = _incidents(fr_nlp, text, published="2020-06-16")
+    assert foiled.status == "foiled" and "camp-taji" not in foiled.targets
+    assert hit.status == "carried_out" and hit.targets == ["camp-taji"] and hit.projectiles == 2
+
+
+def test_events_a_bulleted_section_starts_its_own_incident(fr_nlp) -> None:
+    text = (
+        "Lettre de la semaine\n\n"
+        "■ Coup de filet à Bagdad\n"
+        "Les hommes arrêtés s'apprêtaient à tirer des roquettes sur la zone verte, selon le gouvernement.\n\n"
+        "■ Taji visé\n"
+        "Dimanche, deux roquettes ont frappé le camp Taji."
+    )
+    incidents = _incidents(fr_nlp, text, published="2020-06-16")
+    taji = _by_target(incidents, "camp-taji")
+    assert taji.status == "carried_out" and taji.projectiles == 2
+    assert "green-zone" not in taji.locations and len(incidents) == 2
+
+
+@pytest.mark.parametrize(
+    ("claim", "claimants"),
+    [
+        # a state's armed force claiming its own strike: the organisation is the claim verb's subject
+        ("Les Gardiens de la révolution ont revendiqué l'opération.", ["islamic-revolutionary-guard-corps"]),
+        ("L'opération a été revendiquée par le CGRI.", ["islamic-revolutionary-guard-corps"]),
+        # an agency reporting a group's claim does not claim it
+        ("Selon le Pentagone, les Brigades du Hezbollah ont revendiqué l'attaque.", ["kataib-hezbollah"]),
+        # named beside the claim, not its subject
+        ("Le Pentagone a indiqué qu'un groupe avait revendiqué l'attaque.", []),
+    ],
+)
+def test_events_an_organisation_claims_only_as_the_claim_verb_subject(
+    fr_nlp, claim: str, claimants: list[str]
+) -> None:
+    text = f"Des missiles ont frappé la base aérienne d'Aïn al-Assad mercredi. {claim}"
+    (incident,) = _incidents(fr_nlp, text, published="2020-01-08")
+    assert incident.claimed_by == claimants
+
+
 @pytest.mark.parametrize(
     ("sentence", "kinds"),
     [

@@ -245,6 +245,8 @@ def test_rules_english_weapon_description_between_number_and_noun() -> None:
         "An explosive-laden drone struck Harir air base on Thursday.",
         "A one-way attack drone struck Harir air base on Thursday.",
         "Two armed drones struck Harir air base on Thursday.",
+        "A ballistic missile struck Harir air base on Thursday.",
+        "Two short-range cruise missiles struck Harir air base on Thursday.",
     ):
         (incident,) = _run(text, language="en").incidents
         assert incident.projectiles == (2 if text.startswith("Two") else 1), text

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 
 from kg.extractors.casualties import CasualtyReader
 from kg.extractors.dates import (
@@ -93,6 +93,10 @@ _PLURAL_DETERMINERS = frozenset({"les", "ces", "des", "the", "these", "those"})
 _INDEFINITE = frozenset({"une", "un", "a", "an"})
 _ACTOR_KINDS = frozenset({"ArmedGroup", "State", "Country", "Organization", "Person"})
 _GROUP_KINDS = frozenset({"ArmedGroup"})
+# a state's armed force claims its own strikes ("les Gardiens de la révolution ont revendiqué l'opération"),
+# but an agency is often named beside a claim it only reports ("selon le Pentagone, X a revendiqué"): such
+# an actor claims only as the claim verb's own subject or agent, and only when no armed group is named
+_SUBJECT_CLAIMANT_KINDS = frozenset({"Organization"})
 # between coordinated names ("les Kataëb Hezbollah et Harakat al-Nujaba", "Iran and its proxies")
 _COORDINATION_WORDS = frozenset(
     {"et", "and", ",", "ou", "or", "les", "the", "des", "l'", "la", "le", "its", "ses"}
@@ -105,6 +109,9 @@ _DATELINE = re.compile(
     r"|(?<=[A-ZÀ-Þ])[ \t]+[–—-][ \t])",
     re.M,
 )
+# a line opening with a typographic bullet starts a new section of a newsletter or digest ("■ Taji de nouveau
+# visé"): a section reports its own news, so an incident does not run on into the next one
+_SECTION_BULLET = re.compile(r"^\s*[■□▪▫●•◆◇►▶‣➤]")
 # "au nord de Bagdad", "west of Baghdad": a reference point, not where the attack happened
 _DIRECTIONAL = re.compile(
     r"\b(nord|sud|est|ouest|north|south|east|west|northwest|northeast|southwest|southeast)"
@@ -135,6 +142,7 @@ class SegmentFacts:
     injured: int | None = None
     intercepted: bool | None = None
     foiled: bool = False
+    struck: bool = False  # a verb says the weapon was fired or hit ("deux roquettes ont frappé", "fired")
     claimed_by: list[str] = field(default_factory=list)
     perpetrators: list[str] = field(default_factory=list)
     accused: list[str] = field(default_factory=list)
@@ -146,6 +154,7 @@ class SegmentFacts:
     blame_dates: list[TimeExpression] = field(default_factory=list)  # "l'attaque de mercredi"
     headline_count: int = 0  # "deux bases visées": how many incidents a headline announces
     day: date | None = None  # the day of the live-blog heading ("Mercredi", "Wednesday") above the segment
+    section_start: bool = False  # the first segment of a bulleted section ("■ Taji de nouveau visé")
 
     @property
     def named(self) -> bool:
@@ -288,6 +297,7 @@ class EventExtractor:
                 else:
                     kept.append((start, end))
             relative = bool(self.relative_anchor.search(span.text))
+            section_start = bool(_SECTION_BULLET.match(span.text))
             for index, (start, end) in enumerate(kept):
                 segment = (
                     self._read(doc[start:end], sentence.index, token_key, entities, datelines)
@@ -297,6 +307,7 @@ class EventExtractor:
                 segment.split_child = index > 0
                 segment.relative = relative
                 segment.day = day
+                segment.section_start = section_start and index == 0
                 facts.append(segment)
         return self._cluster(facts, reference, reference_precision)
 
@@ -415,6 +426,7 @@ class EventExtractor:
                 facts.trigger = True
         # "un lance-roquettes a été découvert": a launcher found before firing is a foiled attack
         words = set(words_in_order)
+        facts.struck = bool(words & self.fired_words)
         if words & self.foiled_objects and words & self.found_words and not words & self.fired_words:
             facts.foiled = True
             facts.trigger = True
@@ -723,8 +735,10 @@ class EventExtractor:
                         if kind_of(i) in _GROUP_KINDS
                     ]
                 # the subject comes first: "X, une coalition de milices, a revendiqué" names X
-                for key in dict.fromkeys(before[:1] + after[:1]):
-                    facts.claimed_by.append(key)
+                claimants = list(dict.fromkeys(before[:1] + after[:1]))
+                if not claimants:
+                    claimants = self._claiming_subject(doc[position], agent, span, token_key, kind_of)
+                facts.claimed_by.extend(claimants)
             elif verb in self.accuse_verbs:
                 tail = lower[position + 1 : min(span.end, position + 5)]
                 if self._lacks_complement(verb, lower, position, span.end):
@@ -794,6 +808,19 @@ class EventExtractor:
             actors = [i for i in range(sentence.start, first) if kind_of(i) in _ACTOR_KINDS]
             facts.accused.extend(key for key in accused if key not in facts.accused)
             facts.accuser = facts.accuser or (token_key[actors[0]] if actors else None)
+
+    @staticmethod
+    def _claiming_subject(
+        verb: Token, agent: int | None, span: Span, token_key: dict[int, str], kind_of
+    ) -> list[str]:
+        """The organisation that is the claim verb's subject, or its agent in the passive ("par le CGRI")."""
+        candidates = [child.i for child in verb.children if child.dep_ in ("nsubj", "nsubj:pass")]
+        if agent is not None:
+            candidates += range(agent + 1, min(span.end, agent + 8))
+        for i in candidates:
+            if span.start <= i < span.end and kind_of(i) in _SUBJECT_CLAIMANT_KINDS:
+                return [token_key[i]]
+        return []
 
     def _read_self_claims(self, span: Span, facts: SegmentFacts, token_key: dict[int, str], kind_of) -> None:
         """A group saying it struck ("X a annoncé avoir visé", "X said it had targeted") claims the attack."""
@@ -964,6 +991,8 @@ class EventExtractor:
             reference, precision = (
                 (seg.day, "day") if seg.day is not None else (article_reference, article_precision)
             )
+            if seg.section_start:
+                current = None  # a new section: its sentences do not continue the last section's incident
             seg_date = self._segment_date(seg, current, reference, precision)
             is_event = seg.trigger and not seg.modal and not (seg.series and not seg.named)
             if is_event and seg.count_reference and len(incidents) >= seg.count_reference:
@@ -999,6 +1028,8 @@ class EventExtractor:
                                 for inc in reversed(incidents)
                                 if (inc is not current or not seg.split_child)
                                 and self._overlap(inc, seg)
+                                # a new section goes back to an earlier incident only for the same target
+                                and (not seg.section_start or set(inc.targets) & set(seg.targets))
                                 and self._compatible(inc, seg, seg_date)
                                 and (
                                     seg_date is None
@@ -1177,6 +1208,8 @@ class EventExtractor:
     def _compatible(self, incident: Incident, seg: SegmentFacts, seg_date: ResolvedDate | None) -> bool:
         if incident.kinds and seg.kinds and not (incident.kinds & seg.kinds):
             return False
+        if incident.status == "foiled" and seg.struck and not (seg.foiled or seg.modal):
+            return False  # rockets that hit are not the attack that was stopped before launch
         places_known = bool(incident.places) and seg.named
         if places_known and not self._overlap(incident, seg):
             return False
