@@ -220,3 +220,29 @@ def test_answers_a_new_source_of_an_attack_shows_on_its_target_page(kb: Knowledg
     page_after = _table(run_on_store(kb, query, {"entity": str(target)}))
     assert page_after != page_before  # the attack's row lists one more source article
     assert page_after == _table(run_live(kb, query, {"entity": str(target)}))
+
+
+def test_answers_a_predicate_first_written_after_the_load_is_followed(kb: KnowledgeBase) -> None:
+    """The rules probe each predicate the merged graph uses: one a write brings must join them."""
+    _, rows = kb.select(
+        f"SELECT ?attack ?target WHERE {{ ?attack a <{KG.Attack}> ; <{KG.target}> ?target . "
+        f"?m <{KG.refersTo}> ?target }} ORDER BY ?attack ?target LIMIT 1"
+    )
+    attack, target = rows[0]["attack"], rows[0]["target"]
+    entity = URIRef(next(e for e in _mentioned(kb) if e != str(target)))
+    _, rows = kb.select(
+        f"SELECT ?article WHERE {{ ?article a <{KG.NewsArticle}> "
+        f"FILTER NOT EXISTS {{ <{attack}> <{KG.sourceArticle}> ?article }} }} ORDER BY ?article LIMIT 1"
+    )
+    written = Dataset()
+    written.graph(KGR["graph/test-new-link"]).add((attack, KGR["vocabulary/newLink"], entity))
+    kb.apply([], written)  # a predicate the load never saw points the attack at the entity
+    query = load_query("entity-facts")
+    page_before = _table(run_on_store(kb, query, {"entity": str(entity)}))  # kept again
+    written = Dataset()
+    written.graph(KGR["graph/test-source"]).add((attack, KG.sourceArticle, rows[0]["article"]))
+    kb.apply([], written)  # the attack's new source shows on the entity's page, through the new link
+    page_after = _table(run_on_store(kb, query, {"entity": str(entity)}))
+    assert page_after != page_before
+    assert page_after == _table(run_live(kb, query, {"entity": str(entity)}))
+    assert _differences(kb) == []
