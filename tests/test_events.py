@@ -104,6 +104,17 @@ def test_events_a_bulleted_section_starts_its_own_incident(fr_nlp) -> None:
     assert "green-zone" not in taji.locations and len(incidents) == 2
 
 
+def test_events_bulleted_details_still_belong_to_the_attack_above(fr_nlp) -> None:
+    text = (
+        "Les points clés\n\n"
+        "• Trois roquettes ont frappé la base de Balad mardi.\n"
+        "• Aucun blessé n'a été signalé.\n"
+        "• Les Brigades du Hezbollah ont revendiqué l'attaque."
+    )
+    (incident,) = _incidents(fr_nlp, text, published="2020-01-08")
+    assert incident.injured == 0 and incident.claimed_by == ["kataib-hezbollah"]
+
+
 @pytest.mark.parametrize(
     ("claim", "claimants"),
     [

@@ -991,8 +991,6 @@ class EventExtractor:
             reference, precision = (
                 (seg.day, "day") if seg.day is not None else (article_reference, article_precision)
             )
-            if seg.section_start:
-                current = None  # a new section: its sentences do not continue the last section's incident
             seg_date = self._segment_date(seg, current, reference, precision)
             is_event = seg.trigger and not seg.modal and not (seg.series and not seg.named)
             if is_event and seg.count_reference and len(incidents) >= seg.count_reference:
@@ -1015,6 +1013,7 @@ class EventExtractor:
                     if (
                         target is None
                         and not seg.split_child
+                        and not seg.section_start  # a new section's attack does not run on from the last
                         and current is not None
                         and self._compatible(current, seg, seg_date)
                     ):
