@@ -8,6 +8,8 @@ article is reported and skipped (or, with ``strict``, stops the build).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from kg.validate import Report
 
 BATCH_SIZE = 16
+_NEVER = 2**31 - 1  # the largest threshold gc.set_threshold takes
 
 Progress = Callable[[int], None]
 
@@ -264,6 +267,23 @@ def _store_counts(kb: KnowledgeBase) -> Counts:
     return Counts(articles, events, triples, kinds)
 
 
+@contextlib.contextmanager
+def full_collections_deferred() -> Iterator[None]:
+    """Hold back the garbage collector's full collections (the young ones still run) for the block.
+
+    A build into memory grows one dataset for its whole length, and it holds next to no cyclic garbage:
+    each full collection walks the model and every triple written so far again and freed nothing when
+    measured, yet cost 2-3 ms per article, a tenth of parsing (``benchmarks/RESULTS.md``). Garbage the
+    block leaves is collected as usual once it ends.
+    """
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(young, middle, _NEVER)
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, middle, old)
+
+
 def build(
     paths: Iterable[Path],
     strict: bool = False,
@@ -282,11 +302,12 @@ def build(
     stream = extract_parallel(articles, workers=workers, dask=dask, progress=progress)
     dataset = new_dataset()
     extractions = []
-    for extraction in without_failures(stream, skipped, strict):
-        # an article's own graph depends on it alone: written while workers extract the next ones
-        write_article(dataset, extraction)
-        extractions.append(extraction)
-    if not extractions:
-        raise ArticleError("no article could be extracted: " + "; ".join(skipped[:3]))
-    write_merged(dataset, merge(extractions))
+    with full_collections_deferred():
+        for extraction in without_failures(stream, skipped, strict):
+            # an article's own graph depends on it alone: written while workers extract the next ones
+            write_article(dataset, extraction)
+            extractions.append(extraction)
+        if not extractions:
+            raise ArticleError("no article could be extracted: " + "; ".join(skipped[:3]))
+        write_merged(dataset, merge(extractions))
     return BuildResult.of_dataset(dataset, extractions, skipped, time.perf_counter() - started)

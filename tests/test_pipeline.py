@@ -110,3 +110,32 @@ def test_pipeline_article_the_extractors_fail_on_is_skipped_and_named(tmp_path, 
     assert len(result.skipped) == 1 and "b.txt: extraction failed (ZeroDivisionError" in result.skipped[0]
     with pytest.raises(ArticleError, match=r"b\.txt: extraction failed"):
         pipeline.build([tmp_path], strict=True)
+
+
+def test_pipeline_defers_full_collections_while_building_and_gives_them_back(tmp_path, monkeypatch) -> None:
+    """Full collections walk the whole growing dataset for nothing; the collector is as before afterwards."""
+    import gc
+
+    import pytest
+
+    from kg import pipeline
+    from kg.errors import ArticleError
+
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.txt").write_text(f"Dimanche, trois roquettes ont visé la base {name}.", "utf-8")
+    before = gc.get_threshold()
+    seen: list[tuple[int, ...]] = []
+    real = pipeline.extract
+
+    def watched(doc, article):
+        seen.append(gc.get_threshold())
+        if article.id == "b":
+            raise ZeroDivisionError("division by zero")
+        return real(doc, article)
+
+    monkeypatch.setattr(pipeline, "extract", watched)
+    with pytest.raises(ArticleError):
+        pipeline.build([tmp_path], strict=True)
+    assert len(seen) == 2
+    assert all(during[:2] == before[:2] and during[2] > 10**6 for during in seen)
+    assert gc.get_threshold() == before
