@@ -45,6 +45,11 @@ def _resolve_first(parser: TimeParser, text: str, ref: date | None, precision: s
         ("dans la nuit de jeudi à vendredi, peu après minuit", date(2020, 3, 13), "day", "2020-03-13"),
         ("dans la nuit de jeudi à vendredi", date(2020, 3, 14), "day", "2020-03-12"),
         ("dans la nuit du 12 au 13 novembre, vers 2 h", date(2023, 11, 14), "day", "2023-11-13"),
+        ("dans la nuit du 12 au 13 novembre", date(2023, 11, 14), "day", "2023-11-12"),
+        ("nuit du jeudi 25 au vendredi 26 juin, vers 23 h 30", date(2020, 6, 1), "month", "2020-06-25"),
+        ("nuit du samedi 13 au dimanche 14 juin, peu après 1 h", date(2020, 6, 1), "month", "2020-06-14"),
+        ("dans la nuit du 31 mai au 1er juin", date(2021, 6, 3), "day", "2021-05-31"),
+        ("dans la nuit du 31 mai au 1er juin, vers 3 h", date(2021, 6, 3), "day", "2021-06-01"),
     ],
 )
 def test_dates_resolution(

@@ -147,3 +147,14 @@ def test_events_an_organisation_claims_only_as_the_claim_verb_subject(
 def test_events_kind_from_weapon_words(fr_nlp, sentence: str, kinds: set[str]) -> None:
     (incident,) = _incidents(fr_nlp, sentence, published="2022-03-01")
     assert incident.kinds == kinds
+
+
+def test_events_a_new_strike_on_the_same_base_is_a_second_incident(fr_nlp) -> None:
+    """'un nouveau tir', 'de nouvelles roquettes': 'nouveau' in any gender or number opens an incident."""
+    text = (
+        "Lundi matin, deux roquettes ont frappé la base aérienne de Balad, sans faire de victimes. "
+        "Un nouveau tir, de trois roquettes cette fois, a touché la base de Balad dans la soirée, "
+        "blessant deux soldats."
+    )
+    incidents = _incidents(fr_nlp, text, published="2021-05-06")
+    assert [(i.projectiles, i.injured) for i in incidents] == [(2, 0), (3, 2)]

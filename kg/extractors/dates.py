@@ -90,8 +90,15 @@ class TimeParser:
                     re.I,
                 ),
             ),
-            # "dans la nuit du 12 au 13 novembre"
-            ("night_dm", re.compile(rf"\bnuit\s+du\s+(\d{{1,2}})\s+au\s+(\d{{1,2}})\s+({months})\b", re.I)),
+            # "dans la nuit du 12 au 13 novembre", "du samedi 13 au dimanche 14 juin", "du 31 mai au 1er juin"
+            (
+                "night_dm",
+                re.compile(
+                    rf"\bnuit\s+du\s+(?:(?:{weekdays})\s+)?(\d{{1,2}})(?:er)?(?:\s+({months}))?"
+                    rf"\s+au\s+(?:(?:{weekdays})\s+)?(\d{{1,2}})(?:er)?\s+({months})\b",
+                    re.I,
+                ),
+            ),
             ("dmy", re.compile(rf"\b(\d{{1,2}})(?:er)?\s+({months})\s+(\d{{4}})\b", re.I)),
             ("mdy", re.compile(rf"\b({months})\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.I)),
             ("iso", re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")),
@@ -151,11 +158,13 @@ class TimeParser:
             if kind == "night_wd":
                 day = self.weekdays[g[1 if after_midnight else 0].lower()]
                 return TimeExpression(**span, weekday=day, night=not after_midnight, early=after_midnight)
-            day = int(g[1] if after_midnight else g[0])
+            first_day, first_month, second_day, second_month = g
+            day = int(second_day if after_midnight else first_day)
+            month = second_month if after_midnight else (first_month or second_month)
             return TimeExpression(
                 **span,
                 day=day,
-                month=self.months[g[2].lower()],
+                month=self.months[month.lower()],
                 night=not after_midnight,
                 early=after_midnight,
             )
