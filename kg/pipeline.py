@@ -274,7 +274,8 @@ def full_collections_deferred() -> Iterator[None]:
     A build into memory grows one dataset for its whole length, and it holds next to no cyclic garbage:
     each full collection walks the model and every triple written so far again and freed nothing when
     measured, yet cost 2-3 ms per article, a tenth of parsing (``benchmarks/RESULTS.md``). Garbage the
-    block leaves is collected as usual once it ends.
+    block leaves is collected as usual once it ends. Worker processes forked inside the block inherit the
+    setting, which suits them too: their heap is the model and the chunk of Docs in hand.
     """
     young, middle, old = gc.get_threshold()
     gc.set_threshold(young, middle, _NEVER)
