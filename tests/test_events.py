@@ -158,3 +158,34 @@ def test_events_a_new_strike_on_the_same_base_is_a_second_incident(fr_nlp) -> No
     )
     incidents = _incidents(fr_nlp, text, published="2021-05-06")
     assert [(i.projectiles, i.injured) for i in incidents] == [(2, 0), (3, 2)]
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        (
+            "fr",
+            "Mardi soir, un drone a visé la base aérienne de Harir. "
+            "Quelques heures plus tôt, trois roquettes avaient frappé la base aérienne de Balad.",
+        ),
+        (
+            "en",
+            "On Tuesday evening, a drone targeted Harir Air Base. "
+            "Earlier that day, three rockets had hit Balad Air Base.",
+        ),
+    ],
+)
+def test_events_an_incident_hours_before_the_last_takes_its_day(language, text) -> None:
+    """'quelques heures plus tôt', 'earlier that day': the day of the incident told just before."""
+    from kg.nlp import load_pipeline
+
+    article = Article(
+        id="t", path=Path("t.txt"), text=normalise(text), published="2021-05-06", language=language
+    )
+    incidents = extract(load_pipeline(language)(article.text), article).incidents
+    dates = {
+        key: incident.date.iso if incident.date else None
+        for incident in incidents
+        for key in incident.targets
+    }
+    assert dates == {"harir-air-base": "2021-05-04", "balad-air-base": "2021-05-04"}
