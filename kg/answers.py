@@ -258,12 +258,13 @@ class AnswerView:
         finally:
             connection.close()
 
-    def _state(self, connection: sqlite3.Connection) -> str | None:
-        row = connection.execute("SELECT value FROM state WHERE name = 'state'").fetchone()
+    def _state(self, connection: sqlite3.Connection, name: str = "state") -> str | None:
+        """A value of the view's state table: ``state`` (fresh or changing), ``previous``, ``predicates``."""
+        row = connection.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
         return None if row is None else row[0]
 
-    def _set_state(self, connection: sqlite3.Connection, state: str) -> None:
-        connection.execute("INSERT OR REPLACE INTO state (name, value) VALUES ('state', ?)", (state,))
+    def _set_state(self, connection: sqlite3.Connection, value: str, name: str = "state") -> None:
+        connection.execute("INSERT OR REPLACE INTO state (name, value) VALUES (?, ?)", (name, value))
 
     def is_fresh(self) -> bool:
         if not self.path.exists():
@@ -319,8 +320,7 @@ class AnswerView:
         if not self.path.exists():
             return None
         with self._connection() as connection:
-            row = connection.execute("SELECT value FROM state WHERE name = 'predicates'").fetchone()
-            if row is None or row[0] != "complete":
+            if self._state(connection, "predicates") != "complete":
                 return None
             return frozenset(ox.NamedNode(iri) for (iri,) in connection.execute("SELECT iri FROM predicate"))
 
@@ -328,10 +328,7 @@ class AnswerView:
         """Before a write: remember whether the view was exact, then mark it changing."""
         fresh = self.is_fresh()
         with self._connection() as connection:
-            connection.execute(
-                "INSERT OR REPLACE INTO state (name, value) VALUES ('previous', ?)",
-                (_FRESH if fresh else _CHANGING,),
-            )
+            self._set_state(connection, _FRESH if fresh else _CHANGING, "previous")
             self._set_state(connection, _CHANGING)
 
     def finish_change(self, affected_before: dict[str, set[str] | None], changed: list[Triple]) -> int:
@@ -387,15 +384,14 @@ class AnswerView:
             connection.executemany("INSERT INTO answer (query, entity, result) VALUES (?, ?, ?)", answers)
             connection.execute("DELETE FROM predicate")
             connection.executemany("INSERT INTO predicate (iri) VALUES (?)", predicates)
-            connection.execute("INSERT OR REPLACE INTO state (name, value) VALUES ('predicates', 'complete')")
+            self._set_state(connection, "complete", "predicates")
             self._set_state(connection, _FRESH)
         self.last_refresh_seconds = time.perf_counter() - started
         return len(answers)
 
     def _was_fresh(self, connection: sqlite3.Connection) -> bool:
         """Whether every answer was exact before the write now ending (then only the affected ones moved)."""
-        row = connection.execute("SELECT value FROM state WHERE name = 'previous'").fetchone()
-        return row is not None and row[0] == _FRESH
+        return self._state(connection, "previous") == _FRESH
 
 
 def run_on_store(kb: KnowledgeBase, query: StoredQuery, params: dict[str, str] | None = None) -> QueryResult:
